@@ -1,0 +1,73 @@
+import type { AuditLog } from '../audit/audit-log.js';
+import type { PasswordHasher } from '../crypto/passwords.js';
+import { PASSWORD_MAX_BYTES } from '../crypto/passwords.js';
+import type { LoginThrottle } from '../throttle/login-throttle.js';
+import type { User } from '../users/user.js';
+import type { Users } from '../users/users.js';
+
+export type LoginOutcome =
+  | { ok: true; user: User }
+  /** Unknown user, wrong password, inactive user: one outcome, deliberately (SECURITY B1). */
+  | { ok: false; reason: 'invalid' }
+  | { ok: false; reason: 'throttled'; retryAfterSeconds: number };
+
+export interface LoginAttempt {
+  username: string;
+  password: string;
+  clientAddress: string;
+  /** Which door was used (`session`, `drf`, …), for the audit log. */
+  via: string;
+}
+
+/**
+ * The one password check every dialect's login goes through: throttle, verify (with equal
+ * work whether or not the user exists), rehash when the stored hash is weak, audit.
+ */
+export class PasswordLogin {
+  constructor(
+    private readonly users: Users,
+    private readonly hasher: PasswordHasher,
+    private readonly throttle: LoginThrottle,
+    private readonly audit: AuditLog,
+  ) {}
+
+  async attempt({ username, password, clientAddress, via }: LoginAttempt): Promise<LoginOutcome> {
+    const verdict = await this.throttle.attempt(username, clientAddress);
+    if (!verdict.ok) {
+      await this.audit.record('login.throttled', { clientAddress, detail: { username: username.slice(0, 150), via } });
+      return { ok: false, reason: 'throttled', retryAfterSeconds: verdict.retryAfterSeconds };
+    }
+    // Over-long input never reaches argon2 (SECURITY A4): it cannot be anyone's password.
+    if (username.length > 150 || Buffer.byteLength(password, 'utf8') > PASSWORD_MAX_BYTES) {
+      await this.audit.record('login.failed', { clientAddress, detail: { reason: 'too_long', via } });
+      return { ok: false, reason: 'invalid' };
+    }
+    const found = await this.users.findForLogin(username);
+    let ok = false;
+    let needsRehash = false;
+    if (found?.passwordHash) {
+      ({ ok, needsRehash } = await this.hasher.verify(found.passwordHash, password));
+    } else {
+      await this.hasher.verifyDummy(password);
+    }
+    if (!found || !ok || !found.user.isActive) {
+      const reason = !found ? 'unknown_user' : !ok ? 'wrong_password' : 'inactive';
+      await this.audit.record('login.failed', {
+        clientAddress,
+        subjectId: found?.user.id ?? null,
+        detail: { username: username.slice(0, 150), reason, via },
+      });
+      return { ok: false, reason: 'invalid' };
+    }
+    if (needsRehash) await this.users.rehash(found.user.id, password);
+    await this.throttle.succeeded(username, clientAddress);
+    await this.users.recordLogin(found.user.id);
+    await this.audit.record('login.succeeded', {
+      actorId: found.user.id,
+      subjectId: found.user.id,
+      clientAddress,
+      detail: { via },
+    });
+    return { ok: true, user: found.user };
+  }
+}

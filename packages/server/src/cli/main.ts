@@ -1,0 +1,17 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { fail } from './common.js';
+import { registerMigrateCommand } from './migrate.js';
+import { registerServeCommand } from './serve.js';
+import { registerUserCommands } from './user.js';
+
+const program = new Command('tessera')
+  .description('Tessera: one authentication server for every common API credential')
+  .version('0.1.0')
+  .showHelpAfterError('(run with --help for usage)');
+
+registerServeCommand(program);
+registerMigrateCommand(program);
+registerUserCommands(program);
+
+program.parseAsync(process.argv).catch(fail);

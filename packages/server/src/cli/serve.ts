@@ -1,0 +1,51 @@
+import type { Command } from 'commander';
+import { resolveConfig } from '../config.js';
+import { createHttpServer } from '../http/server.js';
+import { openTessera } from '../tessera.js';
+import { CliError } from './common.js';
+
+/** `tessera serve`: the HTTP server, until SIGTERM or SIGINT. */
+export function registerServeCommand(program: Command): void {
+  program
+    .command('serve')
+    .description('run the HTTP server (SQLite ./tessera.db unless told otherwise)')
+    .option('--host <host>', 'address to listen on (env TESSERA_HOST)')
+    .option('--port <port>', 'port to listen on (env TESSERA_PORT)')
+    .option('--database <url>', 'SQLite path or postgres:// URL (env TESSERA_DATABASE_URL)')
+    .action(async (options: { host?: string; port?: string; database?: string }) => {
+      let port: number | undefined;
+      if (options.port !== undefined) {
+        port = Number(options.port);
+        if (!Number.isInteger(port) || port < 0 || port > 65535)
+          throw new CliError(`--port ${options.port} is not a port number`);
+      }
+      const config = resolveConfig(process.env, {
+        ...(options.host !== undefined && { host: options.host }),
+        ...(port !== undefined && { port }),
+        ...(options.database !== undefined && { databaseUrl: options.database }),
+      });
+      const tessera = await openTessera(config);
+      const http = createHttpServer(tessera);
+      const address = await http.listen();
+      const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+      http.logger.info({ database: tessera.database.location }, `tessera listening on http://${host}:${address.port}`);
+      if ((await tessera.users.list({ limit: 1 })).length === 0) {
+        http.logger.warn(
+          'no users yet: create the first admin with `npx tessera user create <name> --admin --password-stdin`',
+        );
+      }
+
+      let stopping = false;
+      const stop = async (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        http.logger.info({ signal }, 'shutting down: finishing in-flight requests');
+        await http.close();
+        await tessera.close();
+        http.logger.flush();
+        process.exit(0);
+      };
+      process.on('SIGTERM', () => void stop('SIGTERM'));
+      process.on('SIGINT', () => void stop('SIGINT'));
+    });
+}

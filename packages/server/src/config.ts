@@ -1,0 +1,164 @@
+import { dirname, join, resolve } from 'node:path';
+import type { MasterKeySource } from './crypto/master-key.js';
+import { TesseraError } from './errors.js';
+import type { ThrottleRule } from './throttle/login-throttle.js';
+
+/** Everything Tessera can be told. Built by {@link resolveConfig}; see the README's table. */
+export interface TesseraConfig {
+  host: string;
+  port: number;
+  databaseUrl: string;
+  masterKey: MasterKeySource;
+  /** Older master keys, base64, still accepted for opening sealed values. */
+  previousMasterKeys: string[];
+  session: {
+    cookieName: string;
+    csrfCookieName: string;
+    /** Header carrying the CSRF token on unsafe methods, lower-case. */
+    csrfHeaderName: string;
+    idleMs: number;
+    absoluteMs: number;
+    /** `auto`: Secure cookies when the request came over HTTPS. */
+    secureCookies: 'auto' | 'always' | 'never';
+  };
+  throttle: { account: ThrottleRule; address: ThrottleRule };
+  /** Peer addresses whose `X-Forwarded-For` / `X-Forwarded-Proto` are believed. */
+  trustedProxies: string[];
+  /** Origins besides the server's own allowed to make cookie-authenticated unsafe requests. */
+  trustedOrigins: string[];
+  bodyLimitBytes: number;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'silent';
+  /** Password hashes computed at once. */
+  hashConcurrency: number;
+  /** How long SIGTERM waits for in-flight requests. */
+  shutdownGraceMs: number;
+}
+
+export type ConfigOverrides = Partial<Omit<TesseraConfig, 'session' | 'throttle'>> & {
+  session?: Partial<TesseraConfig['session']>;
+  throttle?: Partial<TesseraConfig['throttle']>;
+};
+
+const DEFAULT_DATABASE = 'tessera.db';
+
+/**
+ * Builds the configuration from environment variables, then explicit overrides (CLI flags,
+ * or a test's settings) on top.
+ *
+ * @throws TesseraError `CONFIG_INVALID` naming the variable and what was wrong.
+ */
+export function resolveConfig(env: NodeJS.ProcessEnv = process.env, overrides: ConfigOverrides = {}): TesseraConfig {
+  const databaseUrl = overrides.databaseUrl ?? env.TESSERA_DATABASE_URL ?? DEFAULT_DATABASE;
+  const isPostgres = /^postgres(ql)?:\/\//i.test(databaseUrl);
+  const masterKey: MasterKeySource =
+    overrides.masterKey ??
+    (env.TESSERA_MASTER_KEY
+      ? { kind: 'env', value: env.TESSERA_MASTER_KEY }
+      : env.TESSERA_MASTER_KEY_FILE
+        ? { kind: 'file', path: resolve(env.TESSERA_MASTER_KEY_FILE), create: !isPostgres }
+        : isPostgres
+          ? { kind: 'file', path: '', create: false }
+          : { kind: 'file', path: join(dirname(resolve(sqlitePath(databaseUrl))), 'tessera.key'), create: true });
+  if (masterKey.kind === 'file' && masterKey.path === '') {
+    throw new TesseraError(
+      'MASTER_KEY_REQUIRED',
+      'with PostgreSQL every instance must share one master key: set TESSERA_MASTER_KEY or TESSERA_MASTER_KEY_FILE',
+    );
+  }
+
+  return {
+    host: overrides.host ?? env.TESSERA_HOST ?? '127.0.0.1',
+    port: overrides.port ?? integer(env, 'TESSERA_PORT', 8000, 0, 65535),
+    databaseUrl,
+    masterKey,
+    previousMasterKeys: overrides.previousMasterKeys ?? list(env.TESSERA_PREVIOUS_MASTER_KEYS),
+    session: {
+      cookieName: overrides.session?.cookieName ?? cookieName(env, 'TESSERA_SESSION_COOKIE', 'sessionid'),
+      csrfCookieName: overrides.session?.csrfCookieName ?? cookieName(env, 'TESSERA_CSRF_COOKIE', 'csrftoken'),
+      csrfHeaderName: (overrides.session?.csrfHeaderName ?? env.TESSERA_CSRF_HEADER ?? 'X-CSRFToken').toLowerCase(),
+      idleMs: overrides.session?.idleMs ?? duration(env, 'TESSERA_SESSION_IDLE', '1d'),
+      absoluteMs: overrides.session?.absoluteMs ?? duration(env, 'TESSERA_SESSION_ABSOLUTE', '14d'),
+      secureCookies:
+        overrides.session?.secureCookies ?? oneOf(env, 'TESSERA_SECURE_COOKIES', ['auto', 'always', 'never'], 'auto'),
+    },
+    throttle: {
+      account: overrides.throttle?.account ?? rate(env, 'TESSERA_LOGIN_LIMIT_ACCOUNT', '20/15m'),
+      address: overrides.throttle?.address ?? rate(env, 'TESSERA_LOGIN_LIMIT_ADDRESS', '200/15m'),
+    },
+    trustedProxies: overrides.trustedProxies ?? list(env.TESSERA_TRUSTED_PROXIES),
+    trustedOrigins: overrides.trustedOrigins ?? list(env.TESSERA_TRUSTED_ORIGINS),
+    bodyLimitBytes: overrides.bodyLimitBytes ?? integer(env, 'TESSERA_BODY_LIMIT', 65536, 1024, 16 * 1024 * 1024),
+    logLevel:
+      overrides.logLevel ??
+      oneOf(env, 'TESSERA_LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'silent'], 'info'),
+    hashConcurrency: overrides.hashConcurrency ?? integer(env, 'TESSERA_HASH_CONCURRENCY', 2, 1, 64),
+    shutdownGraceMs: overrides.shutdownGraceMs ?? duration(env, 'TESSERA_SHUTDOWN_GRACE', '10s'),
+  };
+}
+
+/** The file path of a SQLite database URL. */
+export function sqlitePath(databaseUrl: string): string {
+  return databaseUrl.replace(/^(sqlite|file):(\/\/)?/i, '');
+}
+
+function invalid(name: string, value: string, expected: string): TesseraError {
+  return new TesseraError('CONFIG_INVALID', `${name}=${JSON.stringify(value)} is invalid: expected ${expected}`);
+}
+
+function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const text = env[name];
+  if (text === undefined || text === '') return fallback;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < min || value > max)
+    throw invalid(name, text, `an integer from ${min} to ${max}`);
+  return value;
+}
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** Parses `90`, `30s`, `15m`, `12h`, `14d` into milliseconds (a bare number is seconds). */
+export function parseDuration(text: string): number | undefined {
+  const match = /^(\d+)(ms|s|m|h|d)?$/.exec(text.trim());
+  if (!match) return undefined;
+  return Number(match[1]) * (UNITS[match[2] ?? 's'] ?? 1000);
+}
+
+function duration(env: NodeJS.ProcessEnv, name: string, fallback: string): number {
+  const text = env[name] ?? fallback;
+  const value = parseDuration(text);
+  if (value === undefined || value <= 0) throw invalid(name, text, 'a duration such as 30s, 15m, 12h or 14d');
+  return value;
+}
+
+function rate(env: NodeJS.ProcessEnv, name: string, fallback: string): ThrottleRule {
+  const text = env[name] ?? fallback;
+  const [count, window] = text.split('/');
+  const max = Number(count);
+  const windowMs = window === undefined ? undefined : parseDuration(window);
+  if (!Number.isInteger(max) || max < 1 || windowMs === undefined || windowMs <= 0) {
+    throw invalid(name, text, 'attempts per window, such as 20/15m');
+  }
+  return { max, windowMs };
+}
+
+function oneOf<T extends string>(env: NodeJS.ProcessEnv, name: string, values: readonly T[], fallback: T): T {
+  const text = env[name];
+  if (text === undefined || text === '') return fallback;
+  if (!(values as readonly string[]).includes(text)) throw invalid(name, text, values.join(' | '));
+  return text as T;
+}
+
+const COOKIE_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$/;
+
+function cookieName(env: NodeJS.ProcessEnv, name: string, fallback: string): string {
+  const text = env[name] ?? fallback;
+  if (!COOKIE_NAME.test(text)) throw invalid(name, text, 'a cookie name (RFC 6265 token)');
+  return text;
+}
+
+function list(text: string | undefined): string[] {
+  return (text ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}

@@ -1,0 +1,77 @@
+import { randomBytes } from 'node:crypto';
+import type { Stats } from 'node:fs';
+import { chmod, mkdir, open, readFile, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { TesseraError } from '../errors.js';
+
+/** Where the server's master key comes from. */
+export type MasterKeySource = { kind: 'env'; value: string } | { kind: 'file'; path: string; create: boolean };
+
+const KEY_BYTES = 32;
+
+/** Decodes a base64 master key, refusing anything that is not exactly 32 bytes. */
+export function decodeMasterKey(text: string, origin: string): Buffer {
+  const trimmed = text.trim();
+  // Strict base64: Buffer.from silently drops junk, so round-trip to catch it.
+  const key = Buffer.from(trimmed, 'base64');
+  const canonical = key.toString('base64');
+  if (key.length !== KEY_BYTES || (canonical !== trimmed && canonical.replace(/=+$/, '') !== trimmed)) {
+    throw new TesseraError(
+      'MASTER_KEY_INVALID',
+      `${origin} must be ${KEY_BYTES} bytes encoded as base64 (got ${key.length} bytes)`,
+    );
+  }
+  return key;
+}
+
+/**
+ * Loads the master key, creating the key file (mode 0600) on first start when allowed.
+ * A key file that group or others may read is refused: anyone who can read it can unseal
+ * every recoverable secret in the database.
+ */
+export async function loadMasterKey(source: MasterKeySource): Promise<Buffer> {
+  if (source.kind === 'env') return decodeMasterKey(source.value, 'TESSERA_MASTER_KEY');
+
+  let info: Stats | undefined;
+  try {
+    info = await stat(source.path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  if (!info) {
+    if (!source.create) {
+      throw new TesseraError('MASTER_KEY_REQUIRED', `master key file ${source.path} does not exist`);
+    }
+    return createKeyFile(source.path);
+  }
+  if ((info.mode & 0o077) !== 0) {
+    throw new TesseraError(
+      'MASTER_KEY_FILE_INSECURE',
+      `master key file ${source.path} has mode ${(info.mode & 0o777).toString(8)}; run: chmod 600 ${source.path}`,
+    );
+  }
+  return decodeMasterKey(await readFile(source.path, 'utf8'), `master key file ${source.path}`);
+}
+
+async function createKeyFile(path: string): Promise<Buffer> {
+  await mkdir(dirname(path), { recursive: true });
+  const key = randomBytes(KEY_BYTES);
+  // 'wx' fails if another process created the file first; then we read theirs.
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    handle = await open(path, 'wx', 0o600);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
+      return loadMasterKey({ kind: 'file', path, create: false });
+    }
+    throw error;
+  }
+  try {
+    await handle.writeFile(`${key.toString('base64')}\n`);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await chmod(path, 0o600); // the umask may have narrowed it further; never widened
+  return key;
+}

@@ -1,0 +1,21 @@
+/**
+ * An HTTP answer other than success, thrown by route handlers and turned into a response by
+ * the server. Only the HTTP layer speaks status codes; the core returns values and throws
+ * {@link TesseraError}s.
+ */
+export class HttpError extends Error {
+  override readonly name = 'HttpError';
+
+  constructor(
+    readonly status: number,
+    readonly body: unknown,
+    readonly headers: Readonly<Record<string, string>> = {},
+  ) {
+    super(`HTTP ${status}`);
+  }
+}
+
+/** `{"detail": message}`, the error body shape DRF clients expect. */
+export function detail(status: number, message: string, headers?: Record<string, string>): HttpError {
+  return new HttpError(status, { detail: message }, headers);
+}

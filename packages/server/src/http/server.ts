@@ -1,0 +1,187 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import FindMyWay, { type HTTPMethod } from 'find-my-way';
+import pino, { type Logger } from 'pino';
+import { sessionRoutes } from '../dialects/session.js';
+import { usersRoutes } from '../dialects/users.js';
+import { isTesseraError } from '../errors.js';
+import type { Tessera } from '../tessera.js';
+import { clientAddress, isSecure } from './client-address.js';
+import { RequestContext } from './context.js';
+import { checkCsrfToken, checkSameOrigin, isUnsafe } from './csrf.js';
+import { detail, HttpError } from './http-error.js';
+import type { Method, Reply, Route } from './routes.js';
+
+export interface HttpServerOptions {
+  /** A logger; by default pino on stdout at the configured level. */
+  logger?: Logger;
+}
+
+/** A running (or ready to run) Tessera HTTP server. */
+export interface TesseraServer {
+  readonly server: Server;
+  readonly logger: Logger;
+  /** Listens on the configured host and port (or the given ones); resolves with the bound address. */
+  listen(port?: number, host?: string): Promise<AddressInfo>;
+  /**
+   * Graceful stop (SECURITY I4): readiness turns 503 at once, no new connections are taken,
+   * in-flight requests get the grace period to finish, then the rest are cut.
+   */
+  close(): Promise<void>;
+}
+
+const ALL_METHODS: readonly Method[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
+
+/**
+ * Builds the HTTP server over an opened core: node:http plus find-my-way routing. No web
+ * framework sits between the socket and `authenticate()`, because every API call pays for
+ * whatever does (DESIGN performance targets).
+ */
+export function createHttpServer(tessera: Tessera, options: HttpServerOptions = {}): TesseraServer {
+  const { config } = tessera;
+  const logger = options.logger ?? pino({ level: config.logLevel, base: null }, pino.destination({ sync: false }));
+  const trustedProxies = new Set(config.trustedProxies);
+  let draining = false;
+
+  const router = FindMyWay({
+    ignoreTrailingSlash: true,
+    ignoreDuplicateSlashes: true,
+    caseSensitive: true,
+    maxParamLength: 200,
+  });
+  const routes: Route[] = [
+    {
+      methods: ['GET'],
+      path: '/healthz',
+      auth: 'none',
+      handler: async () => (draining ? { status: 503, body: { status: 'draining' } } : { body: { status: 'ok' } }),
+    },
+    ...sessionRoutes(),
+    ...usersRoutes(),
+  ];
+  const noop = () => undefined;
+  for (const route of routes) router.on(route.methods as HTTPMethod[], route.path, noop, route);
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = performance.now();
+    const address = clientAddress(req, trustedProxies);
+    res.once('finish', () => {
+      // Path only: a query string may hold a secret someone put there by mistake.
+      logger.info({
+        method: req.method,
+        path: (req.url ?? '').split('?')[0]?.slice(0, 512),
+        status: res.statusCode,
+        ms: Math.round((performance.now() - started) * 100) / 100,
+        ip: address,
+      });
+    });
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    // Responses here carry credentials or facts about them; no cache may keep one (SECURITY C7).
+    res.setHeader('Cache-Control', 'no-store');
+    if (draining) res.setHeader('Connection', 'close');
+
+    try {
+      const method = (req.method ?? 'GET') as Method;
+      const found = ALL_METHODS.includes(method) ? router.find(method as HTTPMethod, req.url ?? '/') : null;
+      if (!found) {
+        const path = req.url ?? '/';
+        const allowed = ALL_METHODS.filter((m) => router.find(m as HTTPMethod, path));
+        if (allowed.length > 0) {
+          throw detail(405, `Method "${String(req.method).slice(0, 20)}" not allowed.`, { Allow: allowed.join(', ') });
+        }
+        throw detail(404, 'Not found.');
+      }
+      const route = found.store as Route;
+      const ctx = new RequestContext(
+        tessera,
+        req,
+        res,
+        found.params,
+        found.searchParams,
+        address,
+        isSecure(req, trustedProxies),
+      );
+      if (route.auth === 'required') {
+        const result = await tessera.authenticator.authenticate(req);
+        if (!result.ok) throw detail(401, result.message, { 'WWW-Authenticate': result.challenge });
+        ctx.principal = result.principal;
+        if (result.principal.csrfToken !== null && isUnsafe(method)) {
+          checkSameOrigin(ctx);
+          checkCsrfToken(ctx, result.principal.csrfToken);
+        }
+      }
+      send(res, await route.handler(ctx));
+    } catch (error) {
+      sendError(res, error, logger);
+    }
+  }
+
+  const server = createServer(
+    { requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 5_000 },
+    (req, res) => {
+      void handle(req, res);
+    },
+  );
+  // Sockets idle past these get closed instead of being held open by a slow client (SECURITY I6).
+  server.timeout = 60_000;
+
+  return {
+    server,
+    logger,
+    listen(port = config.port, host = config.host) {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          resolve(server.address() as AddressInfo);
+        });
+      });
+    },
+    async close() {
+      draining = true;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const timer = setTimeout(() => server.closeAllConnections(), config.shutdownGraceMs);
+      await closed;
+      clearTimeout(timer);
+      logger.flush?.();
+    },
+  };
+}
+
+function send(res: ServerResponse, reply: Reply): void {
+  if (reply.headers) for (const [name, value] of Object.entries(reply.headers)) res.setHeader(name, value);
+  if (reply.cookies?.length) res.setHeader('Set-Cookie', reply.cookies);
+  if (reply.text !== undefined) {
+    res.writeHead(reply.status ?? 200, { 'Content-Type': 'text/plain; charset=utf-8' });
+    res.end(reply.text);
+  } else if (reply.body !== undefined) {
+    res.writeHead(reply.status ?? 200, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify(reply.body));
+  } else {
+    res.writeHead(reply.status ?? 204);
+    res.end();
+  }
+}
+
+function sendError(res: ServerResponse, error: unknown, logger: Logger): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  if (error instanceof HttpError) {
+    send(res, { status: error.status, body: error.body, headers: { ...error.headers } });
+    return;
+  }
+  if (isTesseraError(error, 'HASHER_BUSY')) {
+    send(res, {
+      status: 503,
+      body: { detail: 'The server is busy; try again shortly.' },
+      headers: { 'Retry-After': '1' },
+    });
+    return;
+  }
+  // An unexpected failure: a generic answer, the details only in the log (SECURITY G4).
+  logger.error({ err: error }, 'unhandled error');
+  send(res, { status: 500, body: { detail: 'Internal server error.' } });
+}

@@ -1,0 +1,135 @@
+import { createHmac } from 'node:crypto';
+import type { Clock } from '../clock.js';
+import { digestSecret, randomSecret } from '../crypto/secrets.js';
+import type { Database } from '../store/database.js';
+import { type User, userFromRow } from '../users/user.js';
+
+export const SESSION_KIND = 'session';
+
+export interface SessionLifetimes {
+  /** A session unused this long dies (OWASP ASVS 5.0 7.3.1). */
+  idleMs: number;
+  /** A session dies this long after login whatever its use (ASVS 5.0 7.3.2). */
+  absoluteMs: number;
+}
+
+/** What the server hands the client at login; the secret is never stored. */
+export interface NewSession {
+  secret: string;
+  csrfToken: string;
+  credentialId: number;
+  expiresAt: number;
+}
+
+export interface ActiveSession {
+  credentialId: number;
+  user: User;
+  csrfToken: string;
+}
+
+/**
+ * `last_used_at` moves at most once a minute per session, so a busy client does not turn
+ * every read into a write; idle expiry is accurate to that minute.
+ */
+const TOUCH_INTERVAL_MS = 60_000;
+
+/**
+ * Server-side sessions, kept as rows of kind `session` in the credentials table. The cookie
+ * holds a 256-bit random secret; the database holds only its SHA-256 digest. The CSRF token
+ * is an HMAC of the session secret, so it is bound to this one session, changes whenever the
+ * session id does (at every login), and needs no storage.
+ */
+export class SessionStore {
+  constructor(
+    private readonly database: Database,
+    private readonly clock: Clock,
+    private readonly lifetimes: SessionLifetimes,
+    private readonly csrfKey: Buffer,
+  ) {}
+
+  async create(userId: number): Promise<NewSession> {
+    const secret = randomSecret(32);
+    const now = this.clock();
+    const expiresAt = now + this.lifetimes.absoluteMs;
+    const row = await this.database.db
+      .insertInto('credentials')
+      .values({
+        kind: SESSION_KIND,
+        user_id: userId,
+        lookup: digestSecret(secret),
+        created_at: now,
+        last_used_at: now,
+        expires_at: expiresAt,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    return { secret, csrfToken: this.csrfTokenFor(secret), credentialId: row.id, expiresAt };
+  }
+
+  /**
+   * The live session for a cookie secret, or null when unknown, expired (idle or absolute),
+   * revoked, or its user is inactive. An expired row is deleted on sight.
+   */
+  async find(secret: string): Promise<ActiveSession | null> {
+    const row = await this.database.db
+      .selectFrom('credentials as c')
+      .innerJoin('users as u', 'u.id', 'c.user_id')
+      .select([
+        'c.id as credential_id',
+        'c.last_used_at',
+        'c.expires_at',
+        'c.revoked_at',
+        'u.id',
+        'u.username',
+        'u.email',
+        'u.is_active',
+        'u.roles',
+        'u.password_hash',
+        'u.created_at',
+        'u.updated_at',
+        'u.last_login_at',
+      ])
+      .where('c.kind', '=', SESSION_KIND)
+      .where('c.lookup', '=', digestSecret(secret))
+      .executeTakeFirst();
+    if (!row || row.revoked_at !== null || row.is_active !== 1) return null;
+    const now = this.clock();
+    const lastUsed = row.last_used_at ?? 0;
+    // "expires <= now" is expired (django-rest-knox #389; SECURITY E6).
+    if ((row.expires_at !== null && row.expires_at <= now) || lastUsed + this.lifetimes.idleMs <= now) {
+      await this.deleteById(row.credential_id);
+      return null;
+    }
+    if (now - lastUsed >= TOUCH_INTERVAL_MS) {
+      await this.database.db
+        .updateTable('credentials')
+        .set({ last_used_at: now })
+        .where('id', '=', row.credential_id)
+        .execute();
+    }
+    return { credentialId: row.credential_id, user: userFromRow(row), csrfToken: this.csrfTokenFor(secret) };
+  }
+
+  csrfTokenFor(secret: string): string {
+    return createHmac('sha256', this.csrfKey).update(secret).digest('base64url');
+  }
+
+  async deleteById(credentialId: number): Promise<void> {
+    await this.database.db
+      .deleteFrom('credentials')
+      .where('id', '=', credentialId)
+      .where('kind', '=', SESSION_KIND)
+      .execute();
+  }
+
+  /** Ends every session of a user, except optionally the one making the change. */
+  async deleteAllForUser(userId: number, except?: number): Promise<number> {
+    let query = this.database.db
+      .deleteFrom('credentials')
+      .where('user_id', '=', userId)
+      .where('kind', '=', SESSION_KIND);
+    if (except !== undefined) query = query.where('id', '!=', except);
+    const result = await query.executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+}

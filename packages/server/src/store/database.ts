@@ -1,0 +1,149 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
+import {
+  CompiledQuery,
+  type DatabaseConnection,
+  Kysely,
+  PostgresDialect,
+  SqliteDialect,
+  type SqliteDialectConfig,
+  SqliteDriver,
+} from 'kysely';
+import pg from 'pg';
+import { TesseraError } from '../errors.js';
+import type { Schema } from './schema.js';
+
+export type DatabaseKind = 'sqlite' | 'postgres';
+
+/** An open database: the Kysely handle plus what differs between the two engines. */
+export interface Database {
+  readonly db: Kysely<Schema>;
+  readonly kind: DatabaseKind;
+  /** For SQLite, the file path; for PostgreSQL, the URL without its password. */
+  readonly location: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens SQLite (a file path, or `sqlite:` / `file:` followed by one) or PostgreSQL
+ * (`postgres://` or `postgresql://`; an optional `?schema=name` keeps the tables in their own
+ * schema, created when missing).
+ *
+ * @throws TesseraError `DATABASE_URL_INVALID` for any other URL scheme.
+ */
+export async function openDatabase(url: string): Promise<Database> {
+  if (/^postgres(ql)?:\/\//i.test(url)) return openPostgres(url);
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url) && !/^file:/i.test(url)) {
+    throw new TesseraError('DATABASE_URL_INVALID', `unsupported database URL scheme in ${redact(url)}`);
+  }
+  return openSqlite(url.replace(/^(sqlite|file):(\/\/)?/i, ''));
+}
+
+function openSqlite(path: string): Database {
+  if (path === '') throw new TesseraError('DATABASE_URL_INVALID', 'the SQLite path is empty');
+  const file = path === ':memory:' ? path : resolve(path);
+  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  const sqlite = new SqliteDatabase(file);
+  // WAL lets readers run beside the writer; busy_timeout makes a second process (the CLI
+  // next to a running server) wait for the lock instead of failing (SECURITY I2).
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('busy_timeout = 5000');
+  sqlite.pragma('foreign_keys = ON');
+  // NORMAL is durable against process crashes (kill -9) in WAL mode; only an OS crash may
+  // lose the last transactions, never corrupt the file.
+  sqlite.pragma('synchronous = NORMAL');
+
+  // Kysely prepares every query afresh; the statements Tessera runs are a fixed set, so
+  // keep each one prepared (better-sqlite3 statements are reusable).
+  const statements = new Map<string, SqliteDatabase.Statement>();
+  const cached = {
+    close: () => sqlite.close(),
+    prepare: (sql: string) => {
+      let statement = statements.get(sql);
+      if (!statement) {
+        statement = sqlite.prepare(sql);
+        if (statements.size < 1000) statements.set(sql, statement);
+      }
+      return statement;
+    },
+  };
+  const db = new Kysely<Schema>({ dialect: new ImmediateSqliteDialect({ database: cached }) });
+  return { db, kind: 'sqlite', location: file, close: () => db.destroy() };
+}
+
+/**
+ * SQLite's plain BEGIN takes the write lock only at the first write, so two transactions
+ * that read then write can deadlock into SQLITE_BUSY. BEGIN IMMEDIATE takes it up front.
+ */
+class ImmediateSqliteDialect extends SqliteDialect {
+  readonly #config: SqliteDialectConfig;
+  constructor(config: SqliteDialectConfig) {
+    super(config);
+    this.#config = config;
+  }
+  override createDriver(): SqliteDriver {
+    return new ImmediateSqliteDriver(this.#config);
+  }
+}
+
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+}
+
+const INT8_OID = 20;
+
+async function openPostgres(url: string): Promise<Database> {
+  const parsed = new URL(url);
+  const schema = parsed.searchParams.get('schema');
+  parsed.searchParams.delete('schema');
+  if (schema !== null && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
+    throw new TesseraError('DATABASE_URL_INVALID', `schema name "${schema}" must match [a-z_][a-z0-9_]*`);
+  }
+  const pool = new pg.Pool({
+    connectionString: parsed.toString(),
+    max: 10,
+    // Times are bigint milliseconds; they fit a JS number exactly for the next 285,000 years.
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+        oid === INT8_OID && format !== 'binary'
+          ? (value: string) => Number(value)
+          : pg.types.getTypeParser(oid, format ?? 'text')) as typeof pg.types.getTypeParser,
+    },
+  });
+  if (schema !== null) {
+    const client = await pool.connect().catch(async (error: unknown) => {
+      await pool.end();
+      throw error;
+    });
+    try {
+      await client.query(`create schema if not exists "${schema}"`);
+    } finally {
+      client.release();
+    }
+  }
+  const db = new Kysely<Schema>({
+    dialect: new PostgresDialect({
+      pool,
+      ...(schema !== null && {
+        onCreateConnection: async (connection: DatabaseConnection) => {
+          await connection.executeQuery(CompiledQuery.raw(`set search_path to "${schema}"`));
+        },
+      }),
+    }),
+  });
+  return { db, kind: 'postgres', location: redact(url), close: () => db.destroy() };
+}
+
+/** The URL with any password replaced, safe to log. */
+export function redact(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return url.replace(/\/\/[^@/]*@/, '//***@');
+  }
+}

@@ -1,0 +1,69 @@
+import type { Generated } from 'kysely';
+
+/**
+ * The database schema as Kysely sees it. Times are integer milliseconds since the epoch in
+ * both databases (PostgreSQL `bigint`, parsed to numbers), so code never juggles time zones.
+ * Flags are 0/1 integers, which both databases store the same way.
+ */
+export interface Schema {
+  users: UsersTable;
+  credentials: CredentialsTable;
+  audit_log: AuditLogTable;
+  throttle: ThrottleTable;
+}
+
+export interface UsersTable {
+  id: Generated<number>;
+  /** NFC-normalised; unique. */
+  username: string;
+  email: string | null;
+  is_active: number;
+  /** JSON array of role names, e.g. `["admin"]`. */
+  roles: string;
+  /** PHC string (argon2id) or an importable legacy hash; null means password login is off. */
+  password_hash: string | null;
+  created_at: number;
+  updated_at: number;
+  last_login_at: number | null;
+}
+
+/**
+ * DESIGN's single table for every secret a user holds. `lookup` is what a presented
+ * credential is found by: the SHA-256 digest of the secret for single-part credentials
+ * (sessions, tokens), or the public half (an api key) of a key/secret pair, whose secret's
+ * digest is then in `secret_digest`. No column ever holds a usable secret; `sealed` holds an
+ * AES-GCM copy only for dialects that must hand the same secret out again.
+ */
+export interface CredentialsTable {
+  id: Generated<number>;
+  kind: string;
+  user_id: number;
+  lookup: string;
+  secret_digest: string | null;
+  sealed: string | null;
+  name: string | null;
+  /** JSON array of scopes, or null for the owner's full authority. */
+  scopes: string | null;
+  created_at: number;
+  last_used_at: number | null;
+  expires_at: number | null;
+  revoked_at: number | null;
+}
+
+export interface AuditLogTable {
+  id: Generated<number>;
+  at: number;
+  event: string;
+  actor_id: number | null;
+  subject_id: number | null;
+  client_address: string | null;
+  /** JSON object with event details; never a secret. */
+  detail: string | null;
+}
+
+/** Fixed-window counters for login throttling, shared by every instance on one database. */
+export interface ThrottleTable {
+  key: string;
+  count: number;
+  reset_at: number;
+}

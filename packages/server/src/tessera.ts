@@ -1,0 +1,92 @@
+import { AuditLog } from './audit/audit-log.js';
+import { Authenticator } from './auth/authenticate.js';
+import { PasswordLogin } from './auth/password-login.js';
+import { type Clock, systemClock } from './clock.js';
+import type { TesseraConfig } from './config.js';
+import { decodeMasterKey, loadMasterKey } from './crypto/master-key.js';
+import { type Argon2Params, PasswordHasher } from './crypto/passwords.js';
+import { deriveKey, Sealer } from './crypto/seal.js';
+import { SessionScheme } from './schemes/session.js';
+import { SessionStore } from './sessions/session-store.js';
+import { type Database, openDatabase } from './store/database.js';
+import { migrate } from './store/migrator.js';
+import { LoginThrottle } from './throttle/login-throttle.js';
+import { Users } from './users/users.js';
+
+/** The assembled core: storage, crypto and services, with no HTTP in sight. */
+export interface Tessera {
+  readonly config: TesseraConfig;
+  readonly database: Database;
+  readonly clock: Clock;
+  readonly sealer: Sealer;
+  readonly hasher: PasswordHasher;
+  readonly audit: AuditLog;
+  readonly users: Users;
+  readonly sessions: SessionStore;
+  readonly sessionScheme: SessionScheme;
+  readonly passwordLogin: PasswordLogin;
+  readonly authenticator: Authenticator;
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  /** Replaces the system clock, for tests of expiry. */
+  clock?: Clock;
+  /** Run migrations on open (default true; `tessera migrate` runs them explicitly). */
+  migrate?: boolean;
+  /** argon2 parameters; tests may lower them, production keeps the default. */
+  argon2?: Argon2Params;
+}
+
+/**
+ * Opens the database (migrating it), loads the master key and wires the services.
+ *
+ * @throws TesseraError `MASTER_KEY_INVALID`, `MASTER_KEY_FILE_INSECURE`, `MASTER_KEY_REQUIRED`,
+ *   `DATABASE_URL_INVALID`, or the database driver's own connection error.
+ */
+export async function openTessera(config: TesseraConfig, options: OpenOptions = {}): Promise<Tessera> {
+  // The key first: refusing to start over a bad key must not leave a half-made database.
+  const masterKey = await loadMasterKey(config.masterKey);
+  const previous = config.previousMasterKeys.map((k, i) => decodeMasterKey(k, `TESSERA_PREVIOUS_MASTER_KEYS[${i}]`));
+  const database = await openDatabase(config.databaseUrl);
+  try {
+    if (options.migrate !== false) await migrate(database);
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
+
+  const clock = options.clock ?? systemClock;
+  const sealer = new Sealer([masterKey, ...previous]);
+  const hasher = new PasswordHasher({
+    concurrency: config.hashConcurrency,
+    ...(options.argon2 && { params: options.argon2 }),
+  });
+  const audit = new AuditLog(database, clock);
+  const sessions = new SessionStore(
+    database,
+    clock,
+    { idleMs: config.session.idleMs, absoluteMs: config.session.absoluteMs },
+    deriveKey(masterKey, 'tessera csrf v1'),
+  );
+  const users = new Users(database, hasher, sessions, audit, clock);
+  const throttle = new LoginThrottle(database, clock, config.throttle);
+  const passwordLogin = new PasswordLogin(users, hasher, throttle, audit);
+  const sessionScheme = new SessionScheme(sessions, config.session.cookieName);
+  const authenticator = new Authenticator([sessionScheme]);
+
+  return {
+    config,
+    database,
+    clock,
+    sealer,
+    hasher,
+    audit,
+    users,
+    sessions,
+    sessionScheme,
+    passwordLogin,
+    authenticator,
+    close: () => database.close(),
+  };
+}

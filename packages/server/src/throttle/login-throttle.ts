@@ -1,0 +1,112 @@
+import type { Clock } from '../clock.js';
+import type { Database } from '../store/database.js';
+
+export interface ThrottleRule {
+  /** Attempts allowed in one window. */
+  max: number;
+  windowMs: number;
+}
+
+export interface ThrottleRules {
+  /** Per submitted username, known or not. ASVS 4.0 2.2.1 allows at most 100 failures an hour. */
+  account: ThrottleRule;
+  /** Per client address (IPv6 by /64). */
+  address: ThrottleRule;
+}
+
+export type ThrottleVerdict = { ok: true } | { ok: false; retryAfterSeconds: number };
+
+/**
+ * Login throttling with fixed-window counters in the database, so that every instance on one
+ * PostgreSQL shares them. An attempt is counted *before* the password is checked — the
+ * increment is one atomic upsert, so parallel attempts cannot slip past the limit or lose
+ * updates — and a successful login gives its attempt back.
+ */
+export class LoginThrottle {
+  constructor(
+    private readonly database: Database,
+    private readonly clock: Clock,
+    private readonly rules: ThrottleRules,
+  ) {}
+
+  /** Counts one attempt for this username and address; refuses when either is over. */
+  async attempt(username: string, address: string): Promise<ThrottleVerdict> {
+    const now = this.clock();
+    const checks = [
+      { key: accountKey(username), rule: this.rules.account },
+      { key: addressKey(address), rule: this.rules.address },
+    ];
+    let retryAfterMs = 0;
+    for (const { key, rule } of checks) {
+      const row = await this.#increment(key, rule, now);
+      if (row.count > rule.max) retryAfterMs = Math.max(retryAfterMs, row.reset_at - now);
+    }
+    return retryAfterMs > 0
+      ? { ok: false, retryAfterSeconds: Math.max(1, Math.ceil(retryAfterMs / 1000)) }
+      : { ok: true };
+  }
+
+  /** After a successful login: the account's failures are forgiven, the address's attempt returned. */
+  async succeeded(username: string, address: string): Promise<void> {
+    await this.database.db.deleteFrom('throttle').where('key', '=', accountKey(username)).execute();
+    await this.database.db
+      .updateTable('throttle')
+      .set((eb) => ({ count: eb('count', '-', 1) }))
+      .where('key', '=', addressKey(address))
+      .where('count', '>', 0)
+      .execute();
+  }
+
+  async #increment(key: string, rule: ThrottleRule, now: number): Promise<{ count: number; reset_at: number }> {
+    return this.database.db
+      .insertInto('throttle')
+      .values({ key, count: 1, reset_at: now + rule.windowMs })
+      .onConflict((oc) =>
+        oc.column('key').doUpdateSet((eb) => ({
+          // A window that has ended starts afresh with this attempt.
+          count: eb
+            .case()
+            .when('throttle.reset_at', '<=', now)
+            .then(1)
+            .else(eb('throttle.count', '+', 1))
+            .end(),
+          reset_at: eb
+            .case()
+            .when('throttle.reset_at', '<=', now)
+            .then(now + rule.windowMs)
+            .else(eb.ref('throttle.reset_at'))
+            .end(),
+        })),
+      )
+      .returning(['count', 'reset_at'])
+      .executeTakeFirstOrThrow();
+  }
+}
+
+/** Usernames are keyed NFC-normalised and lower-cased, so spelling variants share a counter. */
+function accountKey(username: string): string {
+  return `account:${username.normalize('NFC').toLowerCase()}`;
+}
+
+/**
+ * IPv6 clients usually hold a whole /64, so an address key covers the /64 — otherwise one
+ * client could rotate through 2^64 addresses (better-auth CVE-2026-45364; SECURITY B4).
+ */
+export function addressKey(address: string): string {
+  const v4 = address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+  if (!v4.includes(':')) return `address:${v4}`;
+  return `address:${ipv6Prefix64(v4)}::/64`;
+}
+
+function ipv6Prefix64(address: string): string {
+  const withoutZone = address.split('%')[0] ?? address;
+  const [head = '', tail = ''] = withoutZone.split('::');
+  const headParts = head === '' ? [] : head.split(':');
+  const tailParts = tail === '' ? [] : tail.split(':');
+  const missing = withoutZone.includes('::') ? 8 - headParts.length - tailParts.length : 0;
+  const groups = [...headParts, ...Array<string>(Math.max(0, missing)).fill('0'), ...tailParts];
+  return groups
+    .slice(0, 4)
+    .map((g) => (Number.parseInt(g || '0', 16) || 0).toString(16))
+    .join(':');
+}

@@ -1,0 +1,97 @@
+import { TesseraError } from '../errors.js';
+import type { UsersTable } from '../store/schema.js';
+
+/** A user as the core sees it (never with its password hash). */
+export interface User {
+  id: number;
+  username: string;
+  email: string | null;
+  isActive: boolean;
+  roles: string[];
+  createdAt: number;
+  updatedAt: number;
+  lastLoginAt: number | null;
+}
+
+/** The role that may manage users and make keys for others (DESIGN's "system manager"). */
+export const ADMIN_ROLE = 'admin';
+
+export function isAdmin(user: Pick<User, 'roles'>): boolean {
+  return user.roles.includes(ADMIN_ROLE);
+}
+
+type UserRow = Omit<UsersTable, 'id'> & { id: number };
+
+export function userFromRow(row: UserRow): User {
+  return {
+    id: row.id,
+    username: row.username,
+    email: row.email,
+    isActive: row.is_active === 1,
+    roles: parseRoles(row.roles),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    lastLoginAt: row.last_login_at,
+  };
+}
+
+function parseRoles(text: string): string[] {
+  const value: unknown = JSON.parse(text);
+  return Array.isArray(value) ? value.filter((r): r is string => typeof r === 'string') : [];
+}
+
+/**
+ * The user object the HTTP API returns, in Django's field names because the session
+ * dialect's clients (Keystone-API, DRF) expect them. Never carries a password hash.
+ */
+export function publicUser(user: User): Record<string, unknown> {
+  return {
+    id: user.id,
+    username: user.username,
+    email: user.email ?? '',
+    is_active: user.isActive,
+    is_staff: isAdmin(user),
+    roles: user.roles,
+    date_joined: new Date(user.createdAt).toISOString(),
+    last_login: user.lastLoginAt === null ? null : new Date(user.lastLoginAt).toISOString(),
+  };
+}
+
+const USERNAME = /^[\p{L}\p{M}\p{N}@.+_-]{1,150}$/u;
+
+/**
+ * Normalises a username to NFC, so that "é" typed as one code point or as "e" plus a
+ * combining accent names the same account (an NFD twin can never be registered).
+ * Usernames stay case-sensitive, as in Django.
+ */
+export function normalizeUsername(username: string): string {
+  return username.normalize('NFC');
+}
+
+/**
+ * Checks a new username: 1–150 letters, digits and `@ . + - _` (Django's rule). A colon is
+ * refused because HTTP Basic splits on the first one.
+ *
+ * @throws TesseraError `USERNAME_INVALID`.
+ */
+export function validateUsername(username: string): string {
+  const normal = normalizeUsername(username);
+  if (!USERNAME.test(normal)) {
+    throw new TesseraError(
+      'USERNAME_INVALID',
+      'Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters (at most 150).',
+    );
+  }
+  return normal;
+}
+
+const EMAIL = /^[^\s@\p{Cc}]{1,64}@[^\s@\p{Cc}]{1,255}$/u;
+
+/** @throws TesseraError `EMAIL_INVALID`. An empty string clears the address. */
+export function validateEmail(email: string): string | null {
+  if (email === '') return null;
+  if (email.length > 320 || !EMAIL.test(email) || !email.split('@')[1]?.includes('.')) {
+    throw new TesseraError('EMAIL_INVALID', 'Enter a valid email address.');
+  }
+  return email;
+}

@@ -1,0 +1,214 @@
+import type { AuditLog } from '../audit/audit-log.js';
+import type { Clock } from '../clock.js';
+import { checkNewPassword, type PasswordHasher } from '../crypto/passwords.js';
+import { TesseraError } from '../errors.js';
+import type { SessionStore } from '../sessions/session-store.js';
+import type { Database } from '../store/database.js';
+import { isCommonPassword } from './common-passwords.js';
+import { normalizeUsername, type User, userFromRow, validateEmail, validateUsername } from './user.js';
+
+export interface NewUser {
+  username: string;
+  password: string;
+  email?: string;
+  roles?: string[];
+  isActive?: boolean;
+}
+
+export interface UserChanges {
+  username?: string;
+  email?: string;
+  password?: string;
+  roles?: string[];
+  isActive?: boolean;
+}
+
+/** Who is making a change, for the audit log. */
+export interface Actor {
+  actorId: number | null;
+  clientAddress?: string | null;
+}
+
+const ROLE_NAME = /^[a-z][a-z0-9_.-]{0,63}$/;
+
+/**
+ * Users and their passwords: creation, lookup, updates, deletion. Rules that hold whoever
+ * calls (HTTP API or CLI) live here; who may call what is the HTTP layer's business.
+ */
+export class Users {
+  constructor(
+    private readonly database: Database,
+    private readonly hasher: PasswordHasher,
+    private readonly sessions: SessionStore,
+    private readonly audit: AuditLog,
+    private readonly clock: Clock,
+  ) {}
+
+  /**
+   * @throws TesseraError `USERNAME_INVALID`, `USERNAME_TAKEN`, `EMAIL_INVALID`,
+   *   `PASSWORD_TOO_SHORT`, `PASSWORD_TOO_LONG`, `PASSWORD_TOO_COMMON`.
+   */
+  async create(input: NewUser, actor: Actor): Promise<User> {
+    const username = validateUsername(input.username);
+    const email = input.email === undefined ? null : validateEmail(input.email);
+    const roles = validateRoles(input.roles ?? []);
+    checkNewPassword(input.password, isCommonPassword);
+    if (await this.findByUsername(username))
+      throw new TesseraError('USERNAME_TAKEN', 'A user with that username already exists.');
+    const passwordHash = await this.hasher.hash(input.password);
+    const now = this.clock();
+    let row: Parameters<typeof userFromRow>[0];
+    try {
+      row = await this.database.db
+        .insertInto('users')
+        .values({
+          username,
+          email,
+          is_active: input.isActive === false ? 0 : 1,
+          roles: JSON.stringify(roles),
+          password_hash: passwordHash,
+          created_at: now,
+          updated_at: now,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+    } catch (error) {
+      // Two creations racing past the check above: the unique index decides.
+      if (await this.findByUsername(username)) {
+        throw new TesseraError('USERNAME_TAKEN', 'A user with that username already exists.', { cause: error });
+      }
+      throw error;
+    }
+    const user = userFromRow(row);
+    await this.audit.record('user.created', { ...actor, subjectId: user.id, detail: { username, roles } });
+    return user;
+  }
+
+  async findById(id: number): Promise<User | undefined> {
+    const row = await this.database.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && userFromRow(row);
+  }
+
+  async findByUsername(username: string): Promise<User | undefined> {
+    const row = await this.database.db
+      .selectFrom('users')
+      .selectAll()
+      .where('username', '=', normalizeUsername(username))
+      .executeTakeFirst();
+    return row && userFromRow(row);
+  }
+
+  /** The user and stored hash for a login attempt; the hash never leaves the core. */
+  async findForLogin(username: string): Promise<{ user: User; passwordHash: string | null } | undefined> {
+    const row = await this.database.db
+      .selectFrom('users')
+      .selectAll()
+      .where('username', '=', normalizeUsername(username))
+      .executeTakeFirst();
+    return row && { user: userFromRow(row), passwordHash: row.password_hash };
+  }
+
+  async list(options: { limit?: number; offset?: number } = {}): Promise<User[]> {
+    const rows = await this.database.db
+      .selectFrom('users')
+      .selectAll()
+      .orderBy('id')
+      .limit(options.limit ?? 1000)
+      .offset(options.offset ?? 0)
+      .execute();
+    return rows.map(userFromRow);
+  }
+
+  /**
+   * Applies changes. A new password ends every other session of the user (ASVS 5.0 7.4.3);
+   * deactivation ends all of them (SECURITY C6).
+   *
+   * @param keepSessionId the session making the change, kept alive across a password change.
+   * @throws TesseraError `USER_NOT_FOUND` and the validation codes of {@link create}.
+   */
+  async update(id: number, changes: UserChanges, actor: Actor, keepSessionId?: number): Promise<User> {
+    const current = await this.findById(id);
+    if (!current) throw new TesseraError('USER_NOT_FOUND');
+    const set: Partial<{
+      username: string;
+      email: string | null;
+      password_hash: string;
+      roles: string;
+      is_active: number;
+    }> = {};
+    if (changes.username !== undefined) {
+      const username = validateUsername(changes.username);
+      if (username !== current.username) {
+        const other = await this.findByUsername(username);
+        if (other) throw new TesseraError('USERNAME_TAKEN', 'A user with that username already exists.');
+        set.username = username;
+      }
+    }
+    if (changes.email !== undefined) set.email = validateEmail(changes.email);
+    if (changes.roles !== undefined) set.roles = JSON.stringify(validateRoles(changes.roles));
+    if (changes.isActive !== undefined) set.is_active = changes.isActive ? 1 : 0;
+    if (changes.password !== undefined) {
+      checkNewPassword(changes.password, isCommonPassword);
+      set.password_hash = await this.hasher.hash(changes.password);
+    }
+    if (Object.keys(set).length === 0) return current;
+
+    await this.database.db
+      .updateTable('users')
+      .set({ ...set, updated_at: this.clock() })
+      .where('id', '=', id)
+      .execute();
+    const updated = await this.findById(id);
+    if (!updated) throw new TesseraError('USER_NOT_FOUND');
+
+    const subject = { ...actor, subjectId: id };
+    if (set.password_hash !== undefined) {
+      await this.sessions.deleteAllForUser(id, keepSessionId);
+      await this.audit.record('user.password_changed', subject);
+    }
+    if (set.is_active !== undefined && updated.isActive !== current.isActive) {
+      if (!updated.isActive) await this.sessions.deleteAllForUser(id);
+      await this.audit.record(updated.isActive ? 'user.activated' : 'user.deactivated', subject);
+    }
+    if (set.roles !== undefined && JSON.stringify(updated.roles) !== JSON.stringify(current.roles)) {
+      await this.audit.record('user.roles_changed', { ...subject, detail: { from: current.roles, to: updated.roles } });
+    }
+    if (set.username !== undefined || set.email !== undefined) {
+      await this.audit.record('user.updated', {
+        ...subject,
+        detail: { fields: Object.keys(set).filter((k) => k === 'username' || k === 'email') },
+      });
+    }
+    return updated;
+  }
+
+  /** Replaces a stored hash after a login found it weaker than policy (SECURITY A2). */
+  async rehash(id: number, password: string): Promise<void> {
+    const hash = await this.hasher.hash(password);
+    await this.database.db.updateTable('users').set({ password_hash: hash }).where('id', '=', id).execute();
+  }
+
+  async recordLogin(id: number): Promise<void> {
+    await this.database.db.updateTable('users').set({ last_login_at: this.clock() }).where('id', '=', id).execute();
+  }
+
+  /** Deletes a user; their sessions and credentials go with them (foreign-key cascade). */
+  async delete(id: number, actor: Actor): Promise<void> {
+    const user = await this.findById(id);
+    if (!user) throw new TesseraError('USER_NOT_FOUND');
+    await this.database.db.deleteFrom('users').where('id', '=', id).execute();
+    await this.audit.record('user.deleted', { ...actor, subjectId: id, detail: { username: user.username } });
+  }
+}
+
+function validateRoles(roles: string[]): string[] {
+  for (const role of roles) {
+    if (typeof role !== 'string' || !ROLE_NAME.test(role)) {
+      throw new TesseraError(
+        'ROLE_INVALID',
+        `Role names are lower-case letters, digits and . _ - (got ${JSON.stringify(role)}).`,
+      );
+    }
+  }
+  return [...new Set(roles)].sort();
+}
