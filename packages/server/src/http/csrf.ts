@@ -12,9 +12,10 @@ export function isUnsafe(method: string): boolean {
  * Refuses requests a browser sent on behalf of another site (SECURITY D4): a foreign or
  * `null` Origin, `Sec-Fetch-Site: cross-site`, or — over HTTPS, where browsers always send it —
  * a missing or foreign Referer when there is no Origin. Used for cookie-authenticated unsafe
- * requests and for the login form, which has no session yet (Django's login CSRF; D2).
+ * requests, and — without the Referer rule, since API clients send none and hold no cookie
+ * worth forging — for the login form, which has no session yet (Django's login CSRF; D2).
  */
-export function checkSameOrigin(ctx: RequestContext): void {
+export function checkSameOrigin(ctx: RequestContext, options: { requireReferer: boolean }): void {
   if (ctx.header('sec-fetch-site') === 'cross-site') {
     throw detail(403, 'CSRF Failed: Cross-site request refused (Sec-Fetch-Site: cross-site).');
   }
@@ -31,7 +32,7 @@ export function checkSameOrigin(ctx: RequestContext): void {
     }
     return;
   }
-  if (ctx.secure) {
+  if (ctx.secure && options.requireReferer) {
     const referer = ctx.header('referer');
     if (!referer) throw detail(403, 'CSRF Failed: Referer checking failed - no Referer.');
     let refOrigin: string;

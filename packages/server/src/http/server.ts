@@ -106,7 +106,7 @@ export function createHttpServer(tessera: Tessera, options: HttpServerOptions = 
         if (!result.ok) throw detail(401, result.message, { 'WWW-Authenticate': result.challenge });
         ctx.principal = result.principal;
         if (result.principal.csrfToken !== null && isUnsafe(method)) {
-          checkSameOrigin(ctx);
+          checkSameOrigin(ctx, { requireReferer: true });
           checkCsrfToken(ctx, result.principal.csrfToken);
         }
       }
