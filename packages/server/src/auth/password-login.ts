@@ -61,13 +61,13 @@ export class PasswordLogin {
     }
     if (needsRehash) await this.users.rehash(found.user.id, password);
     await this.throttle.succeeded(username, clientAddress);
-    await this.users.recordLogin(found.user.id);
+    const lastLoginAt = await this.users.recordLogin(found.user.id);
     await this.audit.record('login.succeeded', {
       actorId: found.user.id,
       subjectId: found.user.id,
       clientAddress,
       detail: { via },
     });
-    return { ok: true, user: found.user };
+    return { ok: true, user: { ...found.user, lastLoginAt } };
   }
 }

@@ -188,8 +188,11 @@ export class Users {
     await this.database.db.updateTable('users').set({ password_hash: hash }).where('id', '=', id).execute();
   }
 
-  async recordLogin(id: number): Promise<void> {
-    await this.database.db.updateTable('users').set({ last_login_at: this.clock() }).where('id', '=', id).execute();
+  /** Stamps the user's last login; returns the time stamped. */
+  async recordLogin(id: number): Promise<number> {
+    const now = this.clock();
+    await this.database.db.updateTable('users').set({ last_login_at: now }).where('id', '=', id).execute();
+    return now;
   }
 
   /** Deletes a user; their sessions and credentials go with them (foreign-key cascade). */
