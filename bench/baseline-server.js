@@ -12,7 +12,7 @@ const body = JSON.stringify({
   date_joined: '2026-01-01T00:00:00.000Z',
   last_login: '2026-01-01T00:00:00.000Z',
 });
-const server = createServer((req, res) => {
+const server = createServer((_req, res) => {
   res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
   res.end(body);
 });

@@ -71,7 +71,7 @@ export async function openTessera(config: TesseraConfig, options: OpenOptions = 
   );
   const users = new Users(database, hasher, sessions, audit, clock);
   const throttle = new LoginThrottle(database, clock, config.throttle);
-  const passwordLogin = new PasswordLogin(users, hasher, throttle, audit);
+  const passwordLogin = new PasswordLogin(users, hasher, throttle, sessions, audit, clock);
   const sessionScheme = new SessionScheme(sessions, config.session.cookieName);
   const authenticator = new Authenticator([sessionScheme]);
 

@@ -32,7 +32,7 @@ describeEachDatabase('session dialect (seed 000)', (kind) => {
 
     const list = await fetch(`${server.url}/users/users/`, { headers: { cookie } });
     expect(list.status).toBe(200);
-    expect((await list.json()).map((u: { username: string }) => u.username)).toEqual(['user']);
+    expect(((await list.json()) as Array<{ username: string }>).map((u) => u.username)).toEqual(['user']);
 
     // Exactly what the seed sends: no trailing slash, no body, the CSRF header.
     const patch = await fetch(`${server.url}/users/users/1`, {
@@ -40,7 +40,7 @@ describeEachDatabase('session dialect (seed 000)', (kind) => {
       headers: { cookie, 'X-CSRFToken': csrf?.value ?? '' },
     });
     expect(patch.status).toBe(200);
-    expect((await patch.json()).username).toBe('user');
+    expect(await patch.json()).toMatchObject({ username: 'user' });
 
     const logout = await fetch(`${server.url}/authentication/logout/`, {
       method: 'POST',
@@ -95,7 +95,7 @@ describeEachDatabase('session dialect (seed 000)', (kind) => {
         headers: { cookie: session.cookie, 'X-CSRFToken': session.csrfToken, origin },
       });
       expect(response.status).toBe(403);
-      expect((await response.json()).detail).toMatch(/^CSRF Failed: Origin checking failed/);
+      expect(await response.json()).toEqual({ detail: expect.stringMatching(/^CSRF Failed: Origin checking failed/) });
     }
     const sameOrigin = await fetch(`${server.url}/users/users/1/`, {
       method: 'PATCH',
@@ -208,7 +208,7 @@ describeEachDatabase('session dialect (seed 000)', (kind) => {
       headers: { cookie: `sessionid=${session.sessionId}; sessionid=${'B'.repeat(43)}` },
     });
     expect(response.status).toBe(401);
-    expect((await response.json()).detail).toMatch(/More than one sessionid cookie/);
+    expect(await response.json()).toEqual({ detail: expect.stringMatching(/More than one sessionid cookie/) });
   });
 
   it('marks cookies Secure when a trusted proxy says the request came over HTTPS', async () => {

@@ -1,9 +1,13 @@
 import type { AuditLog } from '../audit/audit-log.js';
+import type { Clock } from '../clock.js';
 import type { PasswordHasher } from '../crypto/passwords.js';
 import { PASSWORD_MAX_BYTES } from '../crypto/passwords.js';
+import type { SessionStore } from '../sessions/session-store.js';
 import type { LoginThrottle } from '../throttle/login-throttle.js';
 import type { User } from '../users/user.js';
 import type { Users } from '../users/users.js';
+
+const SWEEP_INTERVAL_MS = 60_000;
 
 export type LoginOutcome =
   | { ok: true; user: User }
@@ -24,14 +28,19 @@ export interface LoginAttempt {
  * work whether or not the user exists), rehash when the stored hash is weak, audit.
  */
 export class PasswordLogin {
+  #lastSweep = 0;
+
   constructor(
     private readonly users: Users,
     private readonly hasher: PasswordHasher,
     private readonly throttle: LoginThrottle,
+    private readonly sessions: SessionStore,
     private readonly audit: AuditLog,
+    private readonly clock: Clock,
   ) {}
 
   async attempt({ username, password, clientAddress, via }: LoginAttempt): Promise<LoginOutcome> {
+    await this.#sweep();
     const verdict = await this.throttle.attempt(username, clientAddress);
     if (!verdict.ok) {
       await this.audit.record('login.throttled', { clientAddress, detail: { username: username.slice(0, 150), via } });
@@ -69,5 +78,17 @@ export class PasswordLogin {
       detail: { via },
     });
     return { ok: true, user: { ...found.user, lastLoginAt } };
+  }
+
+  /**
+   * Dead sessions and ended throttle windows are removed here, at most once a minute: logins
+   * are what create both, so the tables stay bounded without a timer of their own.
+   */
+  async #sweep(): Promise<void> {
+    const now = this.clock();
+    if (now - this.#lastSweep < SWEEP_INTERVAL_MS) return;
+    this.#lastSweep = now;
+    await this.sessions.deleteExpired();
+    await this.throttle.deleteExpired();
   }
 }

@@ -122,6 +122,17 @@ export class SessionStore {
       .execute();
   }
 
+  /** Deletes sessions past their absolute or idle lifetime; returns how many. */
+  async deleteExpired(): Promise<number> {
+    const now = this.clock();
+    const result = await this.database.db
+      .deleteFrom('credentials')
+      .where('kind', '=', SESSION_KIND)
+      .where((eb) => eb.or([eb('expires_at', '<=', now), eb('last_used_at', '<=', now - this.lifetimes.idleMs)]))
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
   /** Ends every session of a user, except optionally the one making the change. */
   async deleteAllForUser(userId: number, except?: number): Promise<number> {
     let query = this.database.db

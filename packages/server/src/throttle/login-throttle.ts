@@ -57,6 +57,15 @@ export class LoginThrottle {
       .execute();
   }
 
+  /** Forgets counters whose window has ended; returns how many. */
+  async deleteExpired(): Promise<number> {
+    const result = await this.database.db
+      .deleteFrom('throttle')
+      .where('reset_at', '<=', this.clock())
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
   async #increment(key: string, rule: ThrottleRule, now: number): Promise<{ count: number; reset_at: number }> {
     return this.database.db
       .insertInto('throttle')
