@@ -1,6 +1,7 @@
 import { dirname, join, resolve } from 'node:path';
 import type { MasterKeySource } from './crypto/master-key.js';
 import { TesseraError } from './errors.js';
+import { redact } from './store/database.js';
 import type { ThrottleRule } from './throttle/login-throttle.js';
 
 /** Everything Tessera can be told. Built by {@link resolveConfig}; see the README's table. */
@@ -26,6 +27,10 @@ export interface TesseraConfig {
   trustedProxies: string[];
   /** Origins besides the server's own allowed to make cookie-authenticated unsafe requests. */
   trustedOrigins: string[];
+  /** DRF tokens: one per user, returned again at each login (the seed's way), or one per login. */
+  drfTokens: 'per-user' | 'per-login';
+  /** How long a verified HTTP Basic username:password is remembered (0 turns it off). */
+  basicCacheTtlMs: number;
   bodyLimitBytes: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'silent';
   /** Password hashes computed at once. */
@@ -45,11 +50,18 @@ const DEFAULT_DATABASE = 'tessera.db';
  * Builds the configuration from environment variables, then explicit overrides (CLI flags,
  * or a test's settings) on top.
  *
- * @throws TesseraError `CONFIG_INVALID` naming the variable and what was wrong.
+ * @throws TesseraError `CONFIG_INVALID` naming the variable and what was wrong;
+ *   `DATABASE_URL_INVALID` for a URL scheme other than SQLite's or PostgreSQL's;
+ *   `MASTER_KEY_REQUIRED` for PostgreSQL without a master key.
  */
 export function resolveConfig(env: NodeJS.ProcessEnv = process.env, overrides: ConfigOverrides = {}): TesseraConfig {
   const databaseUrl = overrides.databaseUrl ?? env.TESSERA_DATABASE_URL ?? DEFAULT_DATABASE;
   const isPostgres = /^postgres(ql)?:\/\//i.test(databaseUrl);
+  // Refused here, before a key file path is derived from it: `mysql://x` read as a SQLite
+  // path would otherwise get a `mysql:/tessera.key` made beside it on the way to the refusal.
+  if (!isPostgres && /^[a-z][a-z0-9+.-]*:\/\//i.test(databaseUrl) && !/^(sqlite|file):/i.test(databaseUrl)) {
+    throw new TesseraError('DATABASE_URL_INVALID', `unsupported database URL scheme in ${redact(databaseUrl)}`);
+  }
   const masterKey: MasterKeySource =
     overrides.masterKey ??
     (env.TESSERA_MASTER_KEY
@@ -87,6 +99,10 @@ export function resolveConfig(env: NodeJS.ProcessEnv = process.env, overrides: C
     },
     trustedProxies: overrides.trustedProxies ?? list(env.TESSERA_TRUSTED_PROXIES),
     trustedOrigins: overrides.trustedOrigins ?? list(env.TESSERA_TRUSTED_ORIGINS),
+    drfTokens: overrides.drfTokens ?? oneOf(env, 'TESSERA_DRF_TOKENS', ['per-user', 'per-login'], 'per-user'),
+    basicCacheTtlMs:
+      overrides.basicCacheTtlMs ??
+      (env.TESSERA_BASIC_CACHE_TTL === '0' ? 0 : duration(env, 'TESSERA_BASIC_CACHE_TTL', '60s')),
     bodyLimitBytes: overrides.bodyLimitBytes ?? integer(env, 'TESSERA_BODY_LIMIT', 65536, 1024, 16 * 1024 * 1024),
     logLevel:
       overrides.logLevel ??

@@ -3,9 +3,15 @@ import { Authenticator } from './auth/authenticate.js';
 import { PasswordLogin } from './auth/password-login.js';
 import { type Clock, systemClock } from './clock.js';
 import type { TesseraConfig } from './config.js';
+import { CredentialStore } from './credentials/credential-store.js';
+import { CredentialIssuer } from './credentials/issuer.js';
 import { decodeMasterKey, loadMasterKey } from './crypto/master-key.js';
 import { type Argon2Params, PasswordHasher } from './crypto/passwords.js';
 import { deriveKey, Sealer } from './crypto/seal.js';
+import { BasicScheme } from './schemes/basic.js';
+import { DrfTokenScheme } from './schemes/drf-token.js';
+import { FrappeTokenScheme } from './schemes/frappe-token.js';
+import { PersonalTokenScheme } from './schemes/personal-token.js';
 import { SessionScheme } from './schemes/session.js';
 import { SessionStore } from './sessions/session-store.js';
 import { type Database, openDatabase } from './store/database.js';
@@ -23,6 +29,8 @@ export interface Tessera {
   readonly audit: AuditLog;
   readonly users: Users;
   readonly sessions: SessionStore;
+  readonly credentials: CredentialStore;
+  readonly issuer: CredentialIssuer;
   readonly sessionScheme: SessionScheme;
   readonly passwordLogin: PasswordLogin;
   readonly authenticator: Authenticator;
@@ -72,8 +80,16 @@ export async function openTessera(config: TesseraConfig, options: OpenOptions = 
   const users = new Users(database, hasher, sessions, audit, clock);
   const throttle = new LoginThrottle(database, clock, config.throttle);
   const passwordLogin = new PasswordLogin(users, hasher, throttle, sessions, audit, clock);
+  const credentials = new CredentialStore(database, clock);
+  const issuer = new CredentialIssuer(credentials, sealer, audit, config.drfTokens);
   const sessionScheme = new SessionScheme(sessions, config.session.cookieName);
-  const authenticator = new Authenticator([sessionScheme]);
+  const authenticator = new Authenticator([
+    new DrfTokenScheme(credentials),
+    new FrappeTokenScheme(credentials),
+    new BasicScheme(credentials, users, passwordLogin, clock, { ttlMs: config.basicCacheTtlMs, maxEntries: 10_000 }),
+    new PersonalTokenScheme(credentials),
+    sessionScheme,
+  ]);
 
   return {
     config,
@@ -84,6 +100,8 @@ export async function openTessera(config: TesseraConfig, options: OpenOptions = 
     audit,
     users,
     sessions,
+    credentials,
+    issuer,
     sessionScheme,
     passwordLogin,
     authenticator,

@@ -14,7 +14,10 @@ export type AuditEvent =
   | 'user.password_changed'
   | 'user.roles_changed'
   | 'user.activated'
-  | 'user.deactivated';
+  | 'user.deactivated'
+  | 'credential.created'
+  | 'credential.rotated'
+  | 'credential.revoked';
 
 export interface AuditEntry {
   actorId?: number | null;

@@ -1,5 +1,8 @@
-import type { Scheme } from '../schemes/scheme.js';
-import { AUTH_FAILURES, type AuthInput, type AuthResult } from './principal.js';
+import type { CookieScheme, HeaderScheme, Scheme } from '../schemes/scheme.js';
+import { type AuthInput, type AuthResult, authFailure } from './principal.js';
+
+/** Longest `Authorization` header considered; longer ones are refused unread. */
+export const MAX_AUTHORIZATION_BYTES = 8192;
 
 /**
  * Runs the configured schemes over a request (DESIGN: one `authenticate(request)` for the
@@ -7,43 +10,77 @@ import { AUTH_FAILURES, type AuthInput, type AuthResult } from './principal.js';
  *
  * An `Authorization` header, when present, decides alone: a header no scheme accepts is a
  * failure, never a reason to fall back to the session cookie (SECURITY D6). Only without
- * the header are cookie schemes consulted. The request never chooses which store is
- * consulted beyond that (SECURITY E4).
+ * the header are cookie schemes consulted. Which store is consulted follows from the
+ * header's form alone; nothing else in the request can choose it (SECURITY E4).
  */
 export class Authenticator {
-  readonly #headerSchemes: Map<string, Scheme>;
-  readonly #cookieSchemes: Scheme[];
+  readonly #byName = new Map<string, HeaderScheme[]>();
+  readonly #cookieSchemes: CookieScheme[] = [];
   readonly #challenge: string;
 
   constructor(schemes: readonly Scheme[]) {
-    this.#headerSchemes = new Map();
-    this.#cookieSchemes = [];
     for (const scheme of schemes) {
-      if (scheme.source === 'cookie') this.#cookieSchemes.push(scheme);
-      else for (const name of scheme.authorizationSchemes) this.#headerSchemes.set(name.toLowerCase(), scheme);
+      if (scheme.source === 'cookie') {
+        this.#cookieSchemes.push(scheme);
+        continue;
+      }
+      const name = scheme.authorizationScheme.toLowerCase();
+      this.#byName.set(name, [...(this.#byName.get(name) ?? []), scheme]);
     }
-    this.#challenge = schemes.map((s) => s.challenge).join(', ');
+    this.#challenge = [...new Set(schemes.map((s) => s.challenge))].join(', ');
+  }
+
+  /** Every scheme's challenge, for a 401 that has no more specific one. */
+  get challenge(): string {
+    return this.#challenge;
   }
 
   async authenticate(input: AuthInput): Promise<AuthResult> {
     const authorization = input.headers.authorization;
-    if (authorization !== undefined) {
-      if (typeof authorization !== 'string')
-        return this.#fail('MALFORMED_CREDENTIALS', 'Send one Authorization header.');
-      const space = authorization.indexOf(' ');
-      const name = (space === -1 ? authorization : authorization.slice(0, space)).toLowerCase();
-      const scheme = this.#headerSchemes.get(name);
-      if (!scheme) return this.#fail('UNSUPPORTED_SCHEME', AUTH_FAILURES.UNSUPPORTED_SCHEME);
-      return scheme.authenticate(input);
-    }
+    if (authorization !== undefined) return this.#fromHeader(authorization, input);
     for (const scheme of this.#cookieSchemes) {
       const result = await scheme.authenticate(input);
       if (result.ok || result.code !== 'NO_CREDENTIALS') return result;
     }
-    return this.#fail('NO_CREDENTIALS', AUTH_FAILURES.NO_CREDENTIALS);
+    return authFailure('NO_CREDENTIALS', this.#challenge);
   }
 
-  #fail(code: keyof typeof AUTH_FAILURES, message: string): AuthResult {
-    return { ok: false, code, message, challenge: this.#challenge };
+  async #fromHeader(authorization: string | string[], input: AuthInput): Promise<AuthResult> {
+    const distinct = input.headersDistinct?.authorization;
+    if (typeof authorization !== 'string' || (distinct && distinct.length > 1)) {
+      return authFailure('MALFORMED_CREDENTIALS', this.#challenge, 'Send exactly one Authorization header.');
+    }
+    if (authorization.length > MAX_AUTHORIZATION_BYTES) {
+      return authFailure('MALFORMED_CREDENTIALS', this.#challenge, 'The Authorization header is too long.');
+    }
+    const trimmed = authorization.trim();
+    const gap = trimmed.search(/[ \t]/);
+    const name = (gap === -1 ? trimmed : trimmed.slice(0, gap)).toLowerCase();
+    const credentials = gap === -1 ? '' : trimmed.slice(gap + 1).trim();
+    const schemes = this.#byName.get(name);
+    if (!schemes) {
+      return authFailure(
+        'UNSUPPORTED_SCHEME',
+        this.#challenge,
+        `Unsupported Authorization scheme; expected one of: ${this.#forms()}.`,
+      );
+    }
+    const scheme = schemes.find((s) => s.accepts(credentials));
+    if (!scheme) {
+      const forms = schemes.map((s) => s.form).join(' or ');
+      return authFailure(
+        'MALFORMED_CREDENTIALS',
+        schemes[0]?.challenge ?? this.#challenge,
+        `Malformed ${name} header; expected ${forms}.`,
+      );
+    }
+    return scheme.authenticate(credentials, input);
+  }
+
+  #forms(): string {
+    return [...this.#byName.values()]
+      .flat()
+      .map((s) => s.form)
+      .join(', ');
   }
 }

@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { fail } from './common.js';
+import { registerKeysCommands } from './keys.js';
 import { registerMigrateCommand } from './migrate.js';
 import { registerServeCommand } from './serve.js';
+import { registerTokenCommands } from './token.js';
 import { registerUserCommands } from './user.js';
 
 const program = new Command('tessera')
@@ -13,5 +15,7 @@ const program = new Command('tessera')
 registerServeCommand(program);
 registerMigrateCommand(program);
 registerUserCommands(program);
+registerKeysCommands(program);
+registerTokenCommands(program);
 
 program.parseAsync(process.argv).catch(fail);

@@ -1,10 +1,11 @@
+import type { LoginOutcome } from '../auth/password-login.js';
 import type { RequestContext } from '../http/context.js';
 import { expireCookie, serializeCookie } from '../http/cookies.js';
 import { checkSameOrigin } from '../http/csrf.js';
 import { Fields } from '../http/fields.js';
-import { detail, HttpError } from '../http/http-error.js';
+import { HttpError, throttled } from '../http/http-error.js';
 import type { Reply, Route } from '../http/routes.js';
-import { publicUser } from '../users/user.js';
+import { publicUser, type User } from '../users/user.js';
 
 /**
  * The session dialect (DESIGN "session"; seed 000, Keystone-API): password login to a
@@ -20,38 +21,16 @@ export function sessionRoutes(): Route[] {
 }
 
 async function login(ctx: RequestContext): Promise<Reply> {
-  // No session exists yet, so no token to check: a cross-site login form is refused by
-  // origin instead (login CSRF; SECURITY D2). API clients send no Origin and pass.
-  checkSameOrigin(ctx, { requireReferer: false });
   const fields = new Fields(await ctx.body());
   const username = fields.string('username', { required: true });
   const password = fields.string('password', { required: true });
   fields.check();
-
-  const { tessera } = ctx;
-  const outcome = await tessera.passwordLogin.attempt({
-    username,
-    password,
-    clientAddress: ctx.clientAddress,
-    via: 'session',
-  });
-  if (!outcome.ok) {
-    if (outcome.reason === 'throttled') throw throttled(outcome.retryAfterSeconds);
+  const session = await startSession(ctx, username, password, 'session');
+  if (!session.ok) {
+    if (session.reason === 'throttled') throw throttled(session.retryAfterSeconds);
     throw new HttpError(400, { non_field_errors: ['Invalid username or password.'] });
   }
-
-  // A new id at every login; whatever session the client held before is ended, never
-  // adopted or upgraded (session fixation; SECURITY C2, D3).
-  const previous = tessera.sessionScheme.secretOf(ctx.req);
-  if (previous) {
-    const old = await tessera.sessions.find(previous);
-    if (old) await tessera.sessions.deleteById(old.credentialId);
-  }
-  const session = await tessera.sessions.create(outcome.user.id);
-  return {
-    body: publicUser(outcome.user),
-    cookies: sessionCookies(ctx, session.secret, session.csrfToken, tessera.config.session.absoluteMs / 1000),
-  };
+  return { body: publicUser(session.user), cookies: session.cookies };
 }
 
 async function whoami(ctx: RequestContext): Promise<Reply> {
@@ -59,6 +38,52 @@ async function whoami(ctx: RequestContext): Promise<Reply> {
 }
 
 async function logout(ctx: RequestContext): Promise<Reply> {
+  return { body: { detail: 'Successfully logged out.' }, cookies: await endSession(ctx) };
+}
+
+export type SessionStart = Exclude<LoginOutcome, { ok: true }> | { ok: true; user: User; cookies: string[] };
+
+/**
+ * A password login that opens a server-side session, shared by every dialect that has one
+ * (Keystone's and Frappe's). A cross-site login form is refused by origin, since no session
+ * token exists yet to check (login CSRF; SECURITY D2); API clients send no Origin and pass.
+ * A new id is issued at every login and whatever session the client held before is ended,
+ * never adopted (session fixation; SECURITY C2, D3).
+ */
+export async function startSession(
+  ctx: RequestContext,
+  username: string,
+  password: string,
+  via: string,
+): Promise<SessionStart> {
+  checkSameOrigin(ctx, { requireReferer: false });
+  const { tessera } = ctx;
+  const outcome = await tessera.passwordLogin.attempt({ username, password, clientAddress: ctx.clientAddress, via });
+  if (!outcome.ok) return outcome;
+  const previous = tessera.sessionScheme.secretOf(ctx.req);
+  if (previous) {
+    const old = await tessera.sessions.find(previous);
+    if (old) await tessera.sessions.deleteById(old.credentialId);
+  }
+  const session = await tessera.sessions.create(outcome.user.id);
+  const { cookieName, csrfCookieName, absoluteMs } = tessera.config.session;
+  const maxAgeSeconds = absoluteMs / 1000;
+  return {
+    ok: true,
+    user: outcome.user,
+    cookies: [
+      serializeCookie(cookieName, session.secret, {
+        httpOnly: true,
+        secure: ctx.secureCookie(cookieName),
+        maxAgeSeconds,
+      }),
+      serializeCookie(csrfCookieName, session.csrfToken, { secure: ctx.secureCookie(csrfCookieName), maxAgeSeconds }),
+    ],
+  };
+}
+
+/** Ends the session that authenticated the request (if it was one) and returns cookies clearing it. */
+export async function endSession(ctx: RequestContext): Promise<string[]> {
   const { tessera } = ctx;
   const principal = ctx.user;
   if (principal.credential.kind === 'session') await tessera.sessions.deleteById(principal.credential.id);
@@ -69,32 +94,8 @@ async function logout(ctx: RequestContext): Promise<Reply> {
     detail: { credential: principal.credential.kind },
   });
   const { cookieName, csrfCookieName } = tessera.config.session;
-  return {
-    body: { detail: 'Successfully logged out.' },
-    cookies: [
-      expireCookie(cookieName, ctx.secureCookie(cookieName)),
-      expireCookie(csrfCookieName, ctx.secureCookie(csrfCookieName)),
-    ],
-  };
-}
-
-/** The two cookies of a session: the HttpOnly id, and the CSRF token scripts must read. */
-export function sessionCookies(
-  ctx: RequestContext,
-  secret: string,
-  csrfToken: string,
-  maxAgeSeconds: number,
-): string[] {
-  const { cookieName, csrfCookieName } = ctx.tessera.config.session;
   return [
-    serializeCookie(cookieName, secret, { httpOnly: true, secure: ctx.secureCookie(cookieName), maxAgeSeconds }),
-    serializeCookie(csrfCookieName, csrfToken, { secure: ctx.secureCookie(csrfCookieName), maxAgeSeconds }),
+    expireCookie(cookieName, ctx.secureCookie(cookieName)),
+    expireCookie(csrfCookieName, ctx.secureCookie(csrfCookieName)),
   ];
-}
-
-/** 429 in DRF's words, with `Retry-After` (SECURITY B3). */
-export function throttled(retryAfterSeconds: number): HttpError {
-  return detail(429, `Request was throttled. Expected available in ${retryAfterSeconds} seconds.`, {
-    'Retry-After': String(retryAfterSeconds),
-  });
 }

@@ -8,8 +8,9 @@ export function parseCookies(header: string | undefined): Map<string, string[]> 
   if (!header) return cookies;
   for (const pair of header.split(';')) {
     const eq = pair.indexOf('=');
-    if (eq <= 0) continue;
+    if (eq < 0) continue;
     const name = pair.slice(0, eq).trim();
+    if (name === '') continue;
     let value = pair.slice(eq + 1).trim();
     if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
     const list = cookies.get(name);

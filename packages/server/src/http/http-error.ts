@@ -19,3 +19,10 @@ export class HttpError extends Error {
 export function detail(status: number, message: string, headers?: Record<string, string>): HttpError {
   return new HttpError(status, { detail: message }, headers);
 }
+
+/** 429 in DRF's words, with `Retry-After` (SECURITY B3). */
+export function throttled(retryAfterSeconds: number): HttpError {
+  return detail(429, `Request was throttled. Expected available in ${retryAfterSeconds} seconds.`, {
+    'Retry-After': String(retryAfterSeconds),
+  });
+}

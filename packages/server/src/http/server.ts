@@ -2,6 +2,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import FindMyWay, { type HTTPMethod } from 'find-my-way';
 import pino, { type Logger } from 'pino';
+import { drfRoutes } from '../dialects/drf.js';
+import { frappeRoutes } from '../dialects/frappe.js';
+import { nativeRoutes } from '../dialects/native.js';
 import { sessionRoutes } from '../dialects/session.js';
 import { usersRoutes } from '../dialects/users.js';
 import { isTesseraError } from '../errors.js';
@@ -9,7 +12,7 @@ import type { Tessera } from '../tessera.js';
 import { clientAddress, isSecure } from './client-address.js';
 import { RequestContext } from './context.js';
 import { checkCsrfToken, checkSameOrigin, isUnsafe } from './csrf.js';
-import { detail, HttpError } from './http-error.js';
+import { detail, HttpError, throttled } from './http-error.js';
 import type { Method, Reply, Route } from './routes.js';
 
 export interface HttpServerOptions {
@@ -58,6 +61,9 @@ export function createHttpServer(tessera: Tessera, options: HttpServerOptions = 
     },
     ...sessionRoutes(),
     ...usersRoutes(),
+    ...drfRoutes(),
+    ...frappeRoutes(),
+    ...nativeRoutes(),
   ];
   const noop = () => undefined;
   for (const route of routes) router.on(route.methods as HTTPMethod[], route.path, noop, route);
@@ -102,8 +108,15 @@ export function createHttpServer(tessera: Tessera, options: HttpServerOptions = 
         isSecure(req, trustedProxies),
       );
       if (route.auth === 'required') {
-        const result = await tessera.authenticator.authenticate(req);
-        if (!result.ok) throw detail(401, result.message, { 'WWW-Authenticate': result.challenge });
+        const result = await tessera.authenticator.authenticate({
+          headers: req.headers,
+          headersDistinct: req.headersDistinct,
+          clientAddress: address,
+        });
+        if (!result.ok) {
+          if (result.code === 'THROTTLED') throw throttled(result.retryAfterSeconds ?? 60);
+          throw detail(401, result.message, { 'WWW-Authenticate': result.challenge });
+        }
         ctx.principal = result.principal;
         if (result.principal.csrfToken !== null && isUnsafe(method)) {
           checkSameOrigin(ctx, { requireReferer: true });

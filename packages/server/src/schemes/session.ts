@@ -1,5 +1,4 @@
-import type { AuthInput, AuthResult } from '../auth/principal.js';
-import { AUTH_FAILURES } from '../auth/principal.js';
+import { AUTH_FAILURES, type AuthInput, type AuthResult, authFailure } from '../auth/principal.js';
 import { parseCookies } from '../http/cookies.js';
 import type { SessionStore } from '../sessions/session-store.js';
 import type { CookieScheme } from './scheme.js';
@@ -52,6 +51,6 @@ export class SessionScheme implements CookieScheme {
   }
 
   #fail(code: 'NO_CREDENTIALS' | 'MALFORMED_CREDENTIALS' | 'INVALID_CREDENTIALS', message: string): AuthResult {
-    return { ok: false, code, message, challenge: this.challenge };
+    return authFailure(code, this.challenge, message);
   }
 }

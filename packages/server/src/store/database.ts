@@ -4,8 +4,10 @@ import SqliteDatabase from 'better-sqlite3';
 import {
   CompiledQuery,
   type DatabaseConnection,
+  type DialectAdapter,
   Kysely,
   PostgresDialect,
+  SqliteAdapter,
   SqliteDialect,
   type SqliteDialectConfig,
   SqliteDriver,
@@ -34,7 +36,7 @@ export interface Database {
  */
 export async function openDatabase(url: string): Promise<Database> {
   if (/^postgres(ql)?:\/\//i.test(url)) return openPostgres(url);
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url) && !/^file:/i.test(url)) {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url) && !/^(sqlite|file):/i.test(url)) {
     throw new TesseraError('DATABASE_URL_INVALID', `unsupported database URL scheme in ${redact(url)}`);
   }
   return openSqlite(url.replace(/^(sqlite|file):(\/\/)?/i, ''));
@@ -84,6 +86,21 @@ class ImmediateSqliteDialect extends SqliteDialect {
   }
   override createDriver(): SqliteDriver {
     return new ImmediateSqliteDriver(this.#config);
+  }
+  override createAdapter(): DialectAdapter {
+    return new TransactionalDdlSqliteAdapter();
+  }
+}
+
+/**
+ * SQLite's DDL is transactional, but Kysely's adapter says otherwise, so its migrator would
+ * run each statement on its own with no lock: two processes migrating one fresh file then
+ * both create `users`, and one fails. Saying yes makes the migrator read its state and run
+ * the migrations inside one transaction, which BEGIN IMMEDIATE serialises across processes.
+ */
+class TransactionalDdlSqliteAdapter extends SqliteAdapter {
+  override get supportsTransactionalDdl(): boolean {
+    return true;
   }
 }
 

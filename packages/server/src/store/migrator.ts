@@ -1,6 +1,7 @@
-import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
+import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
 import type { Database, DatabaseKind } from './database.js';
 import * as initial from './migrations/001-initial.js';
+import * as credentialKinds from './migrations/002-credential-kinds.js';
 
 interface TesseraMigration {
   up(db: Kysely<unknown>, kind: DatabaseKind): Promise<void>;
@@ -9,6 +10,7 @@ interface TesseraMigration {
 /** Every migration, in order. Names are versions: never rename or edit a released one. */
 const MIGRATIONS: Record<string, TesseraMigration> = {
   '001-initial': initial,
+  '002-credential-kinds': credentialKinds,
 };
 
 class BuiltInMigrations implements MigrationProvider {
@@ -28,11 +30,19 @@ class BuiltInMigrations implements MigrationProvider {
  * @returns the names of the migrations applied now (empty when already current).
  */
 export async function migrate(database: Database): Promise<string[]> {
+  // Kysely looks for its bookkeeping tables in every schema it can see unless told which one:
+  // another deployment's tables in a sibling schema (`?schema=`) would pass for ours, and the
+  // migration would then fail on tables that do not exist here. Pin it to the schema in use.
+  const schema =
+    database.kind === 'postgres'
+      ? (await sql<{ schema: string | null }>`select current_schema() as schema`.execute(database.db)).rows[0]?.schema
+      : null;
   const migrator = new Migrator({
     db: database.db,
     provider: new BuiltInMigrations(database.kind),
     migrationTableName: 'tessera_migration',
     migrationLockTableName: 'tessera_migration_lock',
+    ...(schema && { migrationTableSchema: schema }),
   });
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw error;

@@ -42,6 +42,8 @@ export interface CredentialsTable {
   secret_digest: string | null;
   sealed: string | null;
   name: string | null;
+  /** The first characters of a token, shown in listings so its owner can tell tokens apart. */
+  prefix: string | null;
   /** JSON array of scopes, or null for the owner's full authority. */
   scopes: string | null;
   created_at: number;

@@ -102,7 +102,9 @@ function accountKey(username: string): string {
  * client could rotate through 2^64 addresses (better-auth CVE-2026-45364; SECURITY B4).
  */
 export function addressKey(address: string): string {
-  const v4 = address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+  // Hex digits have two cases; `::FFFF:` is as much a mapped IPv4 address as `::ffff:`.
+  const lower = address.toLowerCase();
+  const v4 = lower.startsWith('::ffff:') && lower.includes('.') ? lower.slice(7) : lower;
   if (!v4.includes(':')) return `address:${v4}`;
   return `address:${ipv6Prefix64(v4)}::/64`;
 }
@@ -112,7 +114,9 @@ function ipv6Prefix64(address: string): string {
   const [head = '', tail = ''] = withoutZone.split('::');
   const headParts = head === '' ? [] : head.split(':');
   const tailParts = tail === '' ? [] : tail.split(':');
-  const missing = withoutZone.includes('::') ? 8 - headParts.length - tailParts.length : 0;
+  // A dotted IPv4 tail (`::1:2:192.0.2.1`) stands for two groups.
+  const tailGroups = tailParts.reduce((n, part) => n + (part.includes('.') ? 2 : 1), 0);
+  const missing = withoutZone.includes('::') ? 8 - headParts.length - tailGroups : 0;
   const groups = [...headParts, ...Array<string>(Math.max(0, missing)).fill('0'), ...tailParts];
   return groups
     .slice(0, 4)

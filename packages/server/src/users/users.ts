@@ -108,6 +108,12 @@ export class Users {
     return row && { user: userFromRow(row), passwordHash: row.password_hash };
   }
 
+  /** A user with their stored hash, by id: for checks that must see a password change. */
+  async findWithHashById(id: number): Promise<{ user: User; passwordHash: string | null } | undefined> {
+    const row = await this.database.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && { user: userFromRow(row), passwordHash: row.password_hash };
+  }
+
   async list(options: { limit?: number; offset?: number } = {}): Promise<User[]> {
     const rows = await this.database.db
       .selectFrom('users')
@@ -153,11 +159,21 @@ export class Users {
     }
     if (Object.keys(set).length === 0) return current;
 
-    await this.database.db
-      .updateTable('users')
-      .set({ ...set, updated_at: this.clock() })
-      .where('id', '=', id)
-      .execute();
+    try {
+      await this.database.db
+        .updateTable('users')
+        .set({ ...set, updated_at: this.clock() })
+        .where('id', '=', id)
+        .execute();
+    } catch (error) {
+      // A rename racing another to the same name past the check above: the unique index
+      // decides, as in create().
+      const holder = set.username === undefined ? undefined : await this.findByUsername(set.username);
+      if (holder && holder.id !== id) {
+        throw new TesseraError('USERNAME_TAKEN', 'A user with that username already exists.', { cause: error });
+      }
+      throw error;
+    }
     const updated = await this.findById(id);
     if (!updated) throw new TesseraError('USER_NOT_FOUND');
 
@@ -167,7 +183,8 @@ export class Users {
       await this.audit.record('user.password_changed', subject);
     }
     if (set.is_active !== undefined && updated.isActive !== current.isActive) {
-      if (!updated.isActive) await this.sessions.deleteAllForUser(id);
+      // Deactivation ends every session, token and key at once (SECURITY C6).
+      if (!updated.isActive) await this.database.db.deleteFrom('credentials').where('user_id', '=', id).execute();
       await this.audit.record(updated.isActive ? 'user.activated' : 'user.deactivated', subject);
     }
     if (set.roles !== undefined && JSON.stringify(updated.roles) !== JSON.stringify(current.roles)) {

@@ -1,0 +1,27 @@
+import type { Command } from 'commander';
+import { TesseraError } from '../errors.js';
+import { type DatabaseOption, withTessera } from './common.js';
+
+const CLI_ACTOR = { actorId: null, clientAddress: 'cli' };
+
+/** `tessera keys generate`: Frappe's api key and secret for a user (bench execute …generate_keys). */
+export function registerKeysCommands(program: Command): void {
+  const keys = program.command('keys').description('manage Frappe-style api keys');
+  keys
+    .command('generate <username>')
+    .description("make the user's api key, or replace its secret (the key stays; the old secret stops working)")
+    .option('--json', 'print {"api_key", "api_secret"} as JSON')
+    .option('--database <url>', 'SQLite path or postgres:// URL (env TESSERA_DATABASE_URL)')
+    .action(async (username: string, options: DatabaseOption & { json?: boolean }) => {
+      await withTessera(options, async (tessera) => {
+        const user = await tessera.users.findByUsername(username);
+        if (!user) throw new TesseraError('USER_NOT_FOUND', `no user named ${username}`);
+        const { apiKey, apiSecret } = await tessera.issuer.generateApiKeys(user.id, CLI_ACTOR);
+        process.stdout.write(
+          options.json
+            ? `${JSON.stringify({ api_key: apiKey, api_secret: apiSecret })}\n`
+            : `api_key:    ${apiKey}\napi_secret: ${apiSecret}\n(the secret is shown only now)\n`,
+        );
+      });
+    });
+}

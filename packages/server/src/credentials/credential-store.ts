@@ -1,0 +1,239 @@
+import { sql } from 'kysely';
+import type { Clock } from '../clock.js';
+import type { Database } from '../store/database.js';
+import type { CredentialsTable } from '../store/schema.js';
+import { type User, userFromRow } from '../users/user.js';
+
+/**
+ * The kinds of rows in the credentials table. `drf` is DRF's one token per user (sealed so
+ * login can hand it out again); `drf-login` a knox-style token per login; `api-key` a Frappe
+ * key/secret pair (one per user); `personal` a native token made under `/v1/credentials`.
+ */
+export type CredentialKind = 'session' | 'drf' | 'drf-login' | 'api-key' | 'personal';
+
+/** A credential as listings show it: never the secret, its digest or its sealed copy. */
+export interface CredentialInfo {
+  id: number;
+  kind: string;
+  userId: number;
+  name: string | null;
+  prefix: string | null;
+  scopes: string[] | null;
+  createdAt: number;
+  lastUsedAt: number | null;
+  expiresAt: number | null;
+}
+
+/** A credential found by its lookup value, with what verification needs. */
+export interface FoundCredential {
+  info: CredentialInfo;
+  user: User;
+  secretDigest: string | null;
+  sealed: string | null;
+}
+
+export interface NewCredential {
+  kind: CredentialKind;
+  userId: number;
+  lookup: string;
+  secretDigest?: string | null;
+  sealed?: string | null;
+  name?: string | null;
+  prefix?: string | null;
+  scopes?: string[] | null;
+  expiresAt?: number | null;
+}
+
+/** `last_used_at` moves at most once a minute per credential: no write per request. */
+export const TOUCH_INTERVAL_MS = 60_000;
+
+type Row = Pick<
+  CredentialsTable,
+  'kind' | 'user_id' | 'name' | 'prefix' | 'scopes' | 'created_at' | 'last_used_at' | 'expires_at'
+> & { id: number };
+
+/** Storage of the opaque credential kinds in DESIGN's single credentials table. */
+export class CredentialStore {
+  constructor(
+    private readonly database: Database,
+    private readonly clock: Clock,
+  ) {}
+
+  /**
+   * The credential whose lookup value this is, if it exists, is not revoked and has not
+   * expired (`expires_at <= now` is expired; SECURITY E6). Its user is returned whatever
+   * their active flag, so schemes can say "inactive" in their dialect's words.
+   */
+  async find(kind: CredentialKind, lookup: string): Promise<FoundCredential | undefined> {
+    const row = await this.database.db
+      .selectFrom('credentials as c')
+      .innerJoin('users as u', 'u.id', 'c.user_id')
+      .select([
+        'c.id as credential_id',
+        'c.kind',
+        'c.user_id',
+        'c.name',
+        'c.prefix',
+        'c.scopes',
+        'c.created_at as credential_created_at',
+        'c.last_used_at',
+        'c.expires_at',
+        'c.revoked_at',
+        'c.secret_digest',
+        'c.sealed',
+        'u.id',
+        'u.username',
+        'u.email',
+        'u.is_active',
+        'u.roles',
+        'u.password_hash',
+        'u.created_at',
+        'u.updated_at',
+        'u.last_login_at',
+      ])
+      .where('c.kind', '=', kind)
+      .where('c.lookup', '=', lookup)
+      .executeTakeFirst();
+    if (!row || row.revoked_at !== null) return undefined;
+    if (row.expires_at !== null && row.expires_at <= this.clock()) return undefined;
+    const info = infoFromRow({ ...row, id: row.credential_id, created_at: row.credential_created_at });
+    return { info, user: userFromRow(row), secretDigest: row.secret_digest, sealed: row.sealed };
+  }
+
+  /** Records use, at most once a minute per credential. */
+  async touch(info: CredentialInfo): Promise<void> {
+    const now = this.clock();
+    if (info.lastUsedAt !== null && now - info.lastUsedAt < TOUCH_INTERVAL_MS) return;
+    await this.database.db.updateTable('credentials').set({ last_used_at: now }).where('id', '=', info.id).execute();
+  }
+
+  async insert(credential: NewCredential): Promise<CredentialInfo> {
+    const row = await this.database.db
+      .insertInto('credentials')
+      .values(this.#values(credential))
+      .returning(['id', 'kind', 'user_id', 'name', 'prefix', 'scopes', 'created_at', 'last_used_at', 'expires_at'])
+      .executeTakeFirstOrThrow();
+    return infoFromRow(row);
+  }
+
+  /**
+   * Inserts unless the user already has a credential of this one-per-user kind (the partial
+   * unique index decides, so racing callers converge); returns the row that stands.
+   */
+  async insertOnePerUser(
+    credential: NewCredential,
+  ): Promise<{ created: boolean; lookup: string; sealed: string | null }> {
+    const inserted = await this.database.db
+      .insertInto('credentials')
+      .values(this.#values(credential))
+      .onConflict((oc) => oc.column('user_id').where('kind', '=', onePerUserPredicate(credential.kind)).doNothing())
+      .returning(['lookup', 'sealed'])
+      .executeTakeFirst();
+    if (inserted) return { created: true, ...inserted };
+    const existing = await this.database.db
+      .selectFrom('credentials')
+      .select(['lookup', 'sealed'])
+      .where('user_id', '=', credential.userId)
+      .where('kind', '=', credential.kind)
+      .executeTakeFirstOrThrow();
+    return { created: false, ...existing };
+  }
+
+  /**
+   * Creates the user's one credential of this kind, or replaces only its secret if it
+   * exists: the lookup (a Frappe api key) never changes, and the old secret stops working
+   * in the same statement. Concurrent callers each get a consistent pair; the last wins.
+   */
+  async upsertSecret(
+    credential: NewCredential & { secretDigest: string },
+  ): Promise<{ lookup: string; created: boolean }> {
+    const now = this.clock();
+    const row = await this.database.db
+      .insertInto('credentials')
+      .values(this.#values(credential))
+      .onConflict((oc) =>
+        oc
+          .column('user_id')
+          .where('kind', '=', onePerUserPredicate(credential.kind))
+          .doUpdateSet({ secret_digest: credential.secretDigest, created_at: now, last_used_at: null }),
+      )
+      .returning(['lookup', 'created_at'])
+      .executeTakeFirstOrThrow();
+    return { lookup: row.lookup, created: row.lookup === credential.lookup };
+  }
+
+  async listForUser(userId: number, kinds?: readonly CredentialKind[]): Promise<CredentialInfo[]> {
+    let query = this.database.db
+      .selectFrom('credentials')
+      .select(['id', 'kind', 'user_id', 'name', 'prefix', 'scopes', 'created_at', 'last_used_at', 'expires_at'])
+      .where('user_id', '=', userId)
+      .where('revoked_at', 'is', null)
+      .orderBy('id');
+    if (kinds) query = query.where('kind', 'in', kinds);
+    const now = this.clock();
+    return (await query.execute()).filter((r) => r.expires_at === null || r.expires_at > now).map(infoFromRow);
+  }
+
+  async findInfo(id: number): Promise<CredentialInfo | undefined> {
+    const row = await this.database.db
+      .selectFrom('credentials')
+      .select(['id', 'kind', 'user_id', 'name', 'prefix', 'scopes', 'created_at', 'last_used_at', 'expires_at'])
+      .where('id', '=', id)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    return row && infoFromRow(row);
+  }
+
+  /** Deletes one credential; true when it existed. */
+  async delete(id: number): Promise<boolean> {
+    const result = await this.database.db.deleteFrom('credentials').where('id', '=', id).executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
+  }
+
+  /** Deletes every credential of the given kinds a user holds; returns how many. */
+  async deleteForUser(userId: number, kinds: readonly CredentialKind[]): Promise<number> {
+    const result = await this.database.db
+      .deleteFrom('credentials')
+      .where('user_id', '=', userId)
+      .where('kind', 'in', kinds)
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
+  #values(credential: NewCredential) {
+    return {
+      kind: credential.kind,
+      user_id: credential.userId,
+      lookup: credential.lookup,
+      secret_digest: credential.secretDigest ?? null,
+      sealed: credential.sealed ?? null,
+      name: credential.name ?? null,
+      prefix: credential.prefix ?? null,
+      scopes: credential.scopes ? JSON.stringify(credential.scopes) : null,
+      created_at: this.clock(),
+      expires_at: credential.expiresAt ?? null,
+    };
+  }
+}
+
+/**
+ * The kind as a literal: the conflict target must repeat the partial index's predicate, and
+ * SQLite only matches it written out, not as a bound parameter.
+ */
+function onePerUserPredicate(kind: CredentialKind) {
+  return sql.lit(kind);
+}
+
+function infoFromRow(row: Row): CredentialInfo {
+  return {
+    id: row.id,
+    kind: row.kind,
+    userId: row.user_id,
+    name: row.name,
+    prefix: row.prefix,
+    scopes: row.scopes === null ? null : (JSON.parse(row.scopes) as string[]),
+    createdAt: row.created_at,
+    lastUsedAt: row.last_used_at,
+    expiresAt: row.expires_at,
+  };
+}

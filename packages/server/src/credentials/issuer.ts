@@ -1,0 +1,129 @@
+import type { AuditLog } from '../audit/audit-log.js';
+import type { Sealer } from '../crypto/seal.js';
+import { digestSecret } from '../crypto/secrets.js';
+import type { Actor } from '../users/users.js';
+import type { CredentialInfo, CredentialStore } from './credential-store.js';
+import { displayPrefix, newApiKey, newApiSecret, newDrfKey, newPersonalToken } from './formats.js';
+
+/** DRF token policy: one recoverable token per user (the seed's way) or one per login (knox). */
+export type DrfTokenMode = 'per-user' | 'per-login';
+
+export interface PersonalTokenRequest {
+  userId: number;
+  name: string;
+  expiresAt: number | null;
+  scopes: string[] | null;
+}
+
+/**
+ * Makes the opaque credentials. Every secret is stored as a digest; a sealed copy is kept
+ * only for DRF's per-user token, because DRF login must return the same token again
+ * (DESIGN "drf"). Each issue and revocation is audited, without the secret.
+ */
+export class CredentialIssuer {
+  constructor(
+    private readonly credentials: CredentialStore,
+    private readonly sealer: Sealer,
+    private readonly audit: AuditLog,
+    private readonly drfMode: DrfTokenMode,
+  ) {}
+
+  /**
+   * The user's DRF token. Per-user: the existing one if any, else a new one — two first
+   * logins at once converge on one row through the unique index (DRF #2012's race).
+   * Per-login: always a new one.
+   */
+  async drfToken(userId: number, actor: Actor): Promise<string> {
+    const key = newDrfKey();
+    if (this.drfMode === 'per-login') {
+      const info = await this.credentials.insert({
+        kind: 'drf-login',
+        userId,
+        lookup: digestSecret(key),
+        prefix: key.slice(0, 6),
+      });
+      await this.#issued(info.id, 'drf-login', userId, actor);
+      return key;
+    }
+    const context = drfContext(userId);
+    const standing = await this.credentials.insertOnePerUser({
+      kind: 'drf',
+      userId,
+      lookup: digestSecret(key),
+      sealed: this.sealer.seal(key, context),
+      prefix: key.slice(0, 6),
+    });
+    if (standing.created) {
+      await this.audit.record('credential.created', { ...actor, subjectId: userId, detail: { kind: 'drf' } });
+      return key;
+    }
+    if (standing.sealed === null) throw new Error('a per-user DRF token has no sealed copy');
+    return this.sealer.unseal(standing.sealed, context);
+  }
+
+  /**
+   * Frappe's generate_keys: the api key is made once and never changes; every call replaces
+   * the secret, and the old secret stops working in the same statement.
+   */
+  async generateApiKeys(userId: number, actor: Actor): Promise<{ apiKey: string; apiSecret: string }> {
+    const apiSecret = newApiSecret();
+    const candidate = newApiKey();
+    const { lookup, created } = await this.credentials.upsertSecret({
+      kind: 'api-key',
+      userId,
+      lookup: candidate,
+      // The api key is public, like a username: listings may show it whole.
+      prefix: candidate,
+      secretDigest: digestSecret(apiSecret),
+      name: 'api key',
+    });
+    await this.audit.record(created ? 'credential.created' : 'credential.rotated', {
+      ...actor,
+      subjectId: userId,
+      detail: { kind: 'api-key', api_key: lookup },
+    });
+    return { apiKey: lookup, apiSecret };
+  }
+
+  /** A native personal token, shown once. */
+  async personalToken(request: PersonalTokenRequest, actor: Actor): Promise<{ token: string; info: CredentialInfo }> {
+    const token = newPersonalToken();
+    const info = await this.credentials.insert({
+      kind: 'personal',
+      userId: request.userId,
+      lookup: digestSecret(token),
+      name: request.name,
+      prefix: displayPrefix(token),
+      scopes: request.scopes,
+      expiresAt: request.expiresAt,
+    });
+    await this.#issued(info.id, 'personal', request.userId, actor, { name: request.name, scopes: request.scopes });
+    return { token, info };
+  }
+
+  /** Deletes a credential; true when it existed. */
+  async revoke(info: CredentialInfo, actor: Actor): Promise<boolean> {
+    const deleted = await this.credentials.delete(info.id);
+    if (deleted) {
+      await this.audit.record('credential.revoked', {
+        ...actor,
+        subjectId: info.userId,
+        detail: { kind: info.kind, credential_id: info.id },
+      });
+    }
+    return deleted;
+  }
+
+  async #issued(id: number, kind: string, userId: number, actor: Actor, extra: Record<string, unknown> = {}) {
+    await this.audit.record('credential.created', {
+      ...actor,
+      subjectId: userId,
+      detail: { kind, credential_id: id, ...extra },
+    });
+  }
+}
+
+/** Binds a sealed DRF token to its user: a sealed value copied to another row will not open. */
+function drfContext(userId: number): string {
+  return `drf-token:${userId}`;
+}

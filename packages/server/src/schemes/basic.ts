@@ -1,0 +1,160 @@
+import { createHash, createHmac, randomBytes } from 'node:crypto';
+import type { PasswordLogin } from '../auth/password-login.js';
+import { type AuthFailureCode, type AuthResult, authFailure } from '../auth/principal.js';
+import type { Clock } from '../clock.js';
+import type { CredentialStore } from '../credentials/credential-store.js';
+import type { Users } from '../users/users.js';
+import { verifyKeyPair } from './key-pair.js';
+import type { HeaderScheme } from './scheme.js';
+
+const CHALLENGE = 'Basic realm="tessera", charset="UTF-8"';
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+export interface BasicCacheOptions {
+  /** How long a verified username:password is remembered. */
+  ttlMs: number;
+  /** Entries kept at most; the oldest go first. */
+  maxEntries: number;
+}
+
+interface Remembered {
+  userId: number;
+  /** SHA-256 of the stored password hash when verified: a new password changes it. */
+  hashTag: string;
+  until: number;
+}
+
+/**
+ * `Authorization: Basic base64(<left>:<right>)` (RFC 7617). When the left side is a known
+ * Frappe api key the pair is a key and secret (seed 003); otherwise it is a username and
+ * password, checked through the one password-login path (so it is throttled and audited
+ * like any login).
+ *
+ * argon2 on every call would cost tens of milliseconds each, so a verified header is
+ * remembered for a short time under an HMAC of the header (with a key that lives only in
+ * this process, so the cache holds nothing an attacker could replay or crack). A remembered
+ * entry is honoured only while the user is active and their stored hash unchanged, read
+ * from the database on each use — so a password change, deactivation or deletion on any
+ * instance ends it at once.
+ */
+export class BasicScheme implements HeaderScheme {
+  readonly source = 'authorization';
+  readonly authorizationScheme = 'Basic';
+  readonly challenge = CHALLENGE;
+  readonly form = 'Basic base64(<username>:<password>) or Basic base64(<api_key>:<api_secret>)';
+  readonly #cacheKey = randomBytes(32);
+  readonly #remembered = new Map<string, Remembered>();
+  readonly #inflight = new Map<string, Promise<AuthResult>>();
+
+  constructor(
+    private readonly credentials: CredentialStore,
+    private readonly users: Users,
+    private readonly passwordLogin: PasswordLogin,
+    private readonly clock: Clock,
+    private readonly cache: BasicCacheOptions,
+  ) {}
+
+  accepts(): boolean {
+    return true;
+  }
+
+  async authenticate(credentials: string, input: { clientAddress?: string }): Promise<AuthResult> {
+    const pair = decodeBasic(credentials);
+    if (typeof pair === 'string') return authFailure('MALFORMED_CREDENTIALS', CHALLENGE, pair);
+    const [left, right] = pair;
+
+    const fail = (code: AuthFailureCode) =>
+      authFailure(
+        code,
+        CHALLENGE,
+        code === 'INACTIVE_USER' ? 'User inactive or deleted.' : 'Invalid username/password.',
+      );
+    const asKeyPair = await verifyKeyPair(this.credentials, left, right, fail);
+    if (asKeyPair) return asKeyPair;
+
+    const tag = createHmac('sha256', this.#cacheKey).update(credentials).digest('base64url');
+    const remembered = this.#remembered.get(tag);
+    if (remembered && remembered.until > this.clock()) {
+      const found = await this.users.findWithHashById(remembered.userId);
+      if (found?.user.isActive && found.passwordHash !== null && hashTag(found.passwordHash) === remembered.hashTag) {
+        return {
+          ok: true,
+          principal: { user: found.user, credential: { kind: 'password', id: 0 }, scopes: null, csrfToken: null },
+        };
+      }
+    }
+    this.#remembered.delete(tag);
+
+    // Concurrent requests with one header share a single password check: a client opening
+    // many connections at once must not run argon2 (and count a login attempt) per connection.
+    let pending = this.#inflight.get(tag);
+    if (!pending) {
+      pending = this.#verifyPassword(tag, left, right, input.clientAddress ?? 'unknown').finally(() =>
+        this.#inflight.delete(tag),
+      );
+      this.#inflight.set(tag, pending);
+    }
+    return pending;
+  }
+
+  async #verifyPassword(tag: string, left: string, right: string, clientAddress: string): Promise<AuthResult> {
+    const fail = (code: AuthFailureCode) => authFailure(code, CHALLENGE, 'Invalid username/password.');
+    const outcome = await this.passwordLogin.attempt({
+      username: left,
+      password: right,
+      clientAddress,
+      via: 'basic',
+    });
+    if (!outcome.ok) {
+      return outcome.reason === 'throttled'
+        ? authFailure('THROTTLED', CHALLENGE, undefined, outcome.retryAfterSeconds)
+        : fail('INVALID_CREDENTIALS');
+    }
+    const found = await this.users.findWithHashById(outcome.user.id);
+    if (found?.passwordHash) this.#remember(tag, { userId: outcome.user.id, hashTag: hashTag(found.passwordHash) });
+    return {
+      ok: true,
+      principal: { user: outcome.user, credential: { kind: 'password', id: 0 }, scopes: null, csrfToken: null },
+    };
+  }
+
+  #remember(tag: string, entry: Omit<Remembered, 'until'>): void {
+    if (this.#remembered.size >= this.cache.maxEntries) {
+      const oldest = this.#remembered.keys().next().value;
+      if (oldest !== undefined) this.#remembered.delete(oldest);
+    }
+    this.#remembered.set(tag, { ...entry, until: this.clock() + this.cache.ttlMs });
+  }
+}
+
+/**
+ * Strict RFC 7617 decoding: canonical base64, UTF-8, a colon, no control characters.
+ * Returns the two sides, or the reason (DRF's wording) the header is malformed.
+ */
+export function decodeBasic(credentials: string): [string, string] | string {
+  if (credentials === '') return 'Invalid basic header. No credentials provided.';
+  if (/\s/.test(credentials)) return 'Invalid basic header. Credentials string should not contain spaces.';
+  const bytes = Buffer.from(credentials, 'base64');
+  // Buffer.from skips junk silently; only a value that re-encodes to itself is canonical.
+  if (!BASE64.test(credentials) || credentials.length % 4 !== 0 || bytes.toString('base64') !== credentials) {
+    return 'Invalid basic header. Credentials not correctly base64 encoded.';
+  }
+  let text: string;
+  try {
+    text = decoder.decode(bytes);
+  } catch {
+    return 'Invalid basic header. Credentials are not valid UTF-8.';
+  }
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
+  if (/[\u0000-\u001f\u007f]/.test(text)) return 'Invalid basic header. Credentials contain control characters.';
+  const colon = text.indexOf(':');
+  if (colon === -1) return 'Invalid basic header. Credentials should be <username>:<password>.';
+  const left = text.slice(0, colon);
+  if (left === '') return 'Invalid basic header. The username is empty.';
+  return [left, text.slice(colon + 1)];
+}
+
+function hashTag(passwordHash: string): string {
+  return createHash('sha256').update(passwordHash).digest('base64url');
+}
