@@ -31,6 +31,21 @@ export interface TesseraConfig {
   drfTokens: 'per-user' | 'per-login';
   /** How long a verified HTTP Basic username:password is remembered (0 turns it off). */
   basicCacheTtlMs: number;
+  jwt: { issuer: string; audience: string; ttlMs: number };
+  conjur: {
+    /** Lifetime of a Conjur token; clamped to 1 min – 1 h (SECURITY E9). */
+    ttlMs: number;
+    /** Which token format `authenticate` issues; both are accepted. */
+    format: 'legacy' | 'jws';
+    /** Accounts served at Conjur v5's `/authn/{account}/…` paths. */
+    accounts: string[];
+  };
+  /** A current signing key older than this is replaced (0: only by `tessera keys rotate-signing`). */
+  signingKeyRotationMs: number;
+  /** Clock difference tolerated when checking signed tokens' times. */
+  clockSkewMs: number;
+  /** Verified signed tokens remembered at most (0 verifies every request from scratch). */
+  tokenCacheEntries: number;
   bodyLimitBytes: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'silent';
   /** Password hashes computed at once. */
@@ -103,6 +118,21 @@ export function resolveConfig(env: NodeJS.ProcessEnv = process.env, overrides: C
     basicCacheTtlMs:
       overrides.basicCacheTtlMs ??
       (env.TESSERA_BASIC_CACHE_TTL === '0' ? 0 : duration(env, 'TESSERA_BASIC_CACHE_TTL', '60s')),
+    jwt: overrides.jwt ?? {
+      issuer: env.TESSERA_JWT_ISSUER || 'tessera',
+      audience: env.TESSERA_JWT_AUDIENCE || 'tessera',
+      ttlMs: clamp(duration(env, 'TESSERA_JWT_TTL', '5m'), 30_000, 3_600_000),
+    },
+    conjur: overrides.conjur ?? {
+      ttlMs: clamp(duration(env, 'TESSERA_CONJUR_TOKEN_TTL', '8m'), 60_000, 3_600_000),
+      format: oneOf(env, 'TESSERA_CONJUR_TOKEN_FORMAT', ['legacy', 'jws'], 'legacy'),
+      accounts: env.TESSERA_CONJUR_ACCOUNTS === undefined ? ['default'] : list(env.TESSERA_CONJUR_ACCOUNTS),
+    },
+    signingKeyRotationMs:
+      overrides.signingKeyRotationMs ??
+      (env.TESSERA_SIGNING_KEY_ROTATION === '0' ? 0 : duration(env, 'TESSERA_SIGNING_KEY_ROTATION', '30d')),
+    clockSkewMs: overrides.clockSkewMs ?? duration(env, 'TESSERA_CLOCK_SKEW', '30s'),
+    tokenCacheEntries: overrides.tokenCacheEntries ?? integer(env, 'TESSERA_TOKEN_CACHE', 100_000, 0, 10_000_000),
     bodyLimitBytes: overrides.bodyLimitBytes ?? integer(env, 'TESSERA_BODY_LIMIT', 65536, 1024, 16 * 1024 * 1024),
     logLevel:
       overrides.logLevel ??
@@ -170,6 +200,10 @@ function cookieName(env: NodeJS.ProcessEnv, name: string, fallback: string): str
   const text = env[name] ?? fallback;
   if (!COOKIE_NAME.test(text)) throw invalid(name, text, 'a cookie name (RFC 6265 token)');
   return text;
+}
+
+function clamp(value: number, min: number, max: number): number {
+  return Math.min(max, Math.max(min, value));
 }
 
 function list(text: string | undefined): string[] {

@@ -5,15 +5,19 @@ import { type Clock, systemClock } from './clock.js';
 import type { TesseraConfig } from './config.js';
 import { CredentialStore } from './credentials/credential-store.js';
 import { CredentialIssuer } from './credentials/issuer.js';
+import { RevocationEvents } from './credentials/revocation-events.js';
 import { decodeMasterKey, loadMasterKey } from './crypto/master-key.js';
 import { type Argon2Params, PasswordHasher } from './crypto/passwords.js';
 import { deriveKey, Sealer } from './crypto/seal.js';
 import { BasicScheme } from './schemes/basic.js';
+import { BearerJwtScheme } from './schemes/bearer-jwt.js';
+import { ConjurTokenScheme } from './schemes/conjur-token.js';
 import { DrfTokenScheme } from './schemes/drf-token.js';
 import { FrappeTokenScheme } from './schemes/frappe-token.js';
 import { PersonalTokenScheme } from './schemes/personal-token.js';
 import { SessionScheme } from './schemes/session.js';
 import { SessionStore } from './sessions/session-store.js';
+import { Keyring } from './signing/keyring.js';
 import { type Database, openDatabase } from './store/database.js';
 import { migrate } from './store/migrator.js';
 import { LoginThrottle } from './throttle/login-throttle.js';
@@ -32,6 +36,8 @@ export interface Tessera {
   readonly credentials: CredentialStore;
   readonly issuer: CredentialIssuer;
   readonly sessionScheme: SessionScheme;
+  readonly keyring: Keyring;
+  readonly jwtScheme: BearerJwtScheme;
   readonly passwordLogin: PasswordLogin;
   readonly authenticator: Authenticator;
   close(): Promise<void>;
@@ -71,23 +77,39 @@ export async function openTessera(config: TesseraConfig, options: OpenOptions = 
     ...(options.argon2 && { params: options.argon2 }),
   });
   const audit = new AuditLog(database, clock);
+  const events = new RevocationEvents();
   const sessions = new SessionStore(
     database,
     clock,
     { idleMs: config.session.idleMs, absoluteMs: config.session.absoluteMs },
     deriveKey(masterKey, 'tessera csrf v1'),
+    events,
   );
-  const users = new Users(database, hasher, sessions, audit, clock);
+  const users = new Users(database, hasher, sessions, audit, clock, events);
   const throttle = new LoginThrottle(database, clock, config.throttle);
   const passwordLogin = new PasswordLogin(users, hasher, throttle, sessions, audit, clock);
   const credentials = new CredentialStore(database, clock);
-  const issuer = new CredentialIssuer(credentials, sealer, audit, config.drfTokens);
+  const issuer = new CredentialIssuer(credentials, sealer, audit, config.drfTokens, events);
+  const keyring = new Keyring(database, sealer, clock, {
+    rotationMs: config.signingKeyRotationMs,
+    verifyWindowMs: Math.max(config.jwt.ttlMs, config.conjur.ttlMs) + config.clockSkewMs,
+  });
+  try {
+    await keyring.start();
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
+  const signed = { skewMs: config.clockSkewMs, cacheEntries: config.tokenCacheEntries };
+  const jwtScheme = new BearerJwtScheme(database, keyring, clock, { ...config.jwt, ...signed }, events);
   const sessionScheme = new SessionScheme(sessions, config.session.cookieName);
   const authenticator = new Authenticator([
     new DrfTokenScheme(credentials),
     new FrappeTokenScheme(credentials),
     new BasicScheme(credentials, users, passwordLogin, clock, { ttlMs: config.basicCacheTtlMs, maxEntries: 10_000 }),
+    new ConjurTokenScheme(keyring, users, clock, { ttlMs: config.conjur.ttlMs, ...signed }, events),
     new PersonalTokenScheme(credentials),
+    jwtScheme,
     sessionScheme,
   ]);
 
@@ -103,8 +125,13 @@ export async function openTessera(config: TesseraConfig, options: OpenOptions = 
     credentials,
     issuer,
     sessionScheme,
+    keyring,
+    jwtScheme,
     passwordLogin,
     authenticator,
-    close: () => database.close(),
+    async close() {
+      keyring.stop();
+      await database.close();
+    },
   };
 }

@@ -3,7 +3,7 @@ import type { Clock } from '../clock.js';
 import type { PasswordHasher } from '../crypto/passwords.js';
 import { PASSWORD_MAX_BYTES } from '../crypto/passwords.js';
 import type { SessionStore } from '../sessions/session-store.js';
-import type { LoginThrottle } from '../throttle/login-throttle.js';
+import type { LoginThrottle, ThrottleVerdict } from '../throttle/login-throttle.js';
 import type { User } from '../users/user.js';
 import type { Users } from '../users/users.js';
 
@@ -78,6 +78,11 @@ export class PasswordLogin {
       detail: { via },
     });
     return { ok: true, user: { ...found.user, lastLoginAt } };
+  }
+
+  /** Whether an attempt for this username and address would be throttled now; counts nothing. */
+  throttled(username: string, clientAddress: string): Promise<ThrottleVerdict> {
+    return this.throttle.check(username, clientAddress);
   }
 
   /**

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
+import { registerAuthnCommands } from './authn.js';
 import { fail } from './common.js';
 import { registerKeysCommands } from './keys.js';
 import { registerMigrateCommand } from './migrate.js';
@@ -17,5 +18,6 @@ registerMigrateCommand(program);
 registerUserCommands(program);
 registerKeysCommands(program);
 registerTokenCommands(program);
+registerAuthnCommands(program);
 
 program.parseAsync(process.argv).catch(fail);

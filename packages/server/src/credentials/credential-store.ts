@@ -7,9 +7,10 @@ import { type User, userFromRow } from '../users/user.js';
 /**
  * The kinds of rows in the credentials table. `drf` is DRF's one token per user (sealed so
  * login can hand it out again); `drf-login` a knox-style token per login; `api-key` a Frappe
- * key/secret pair (one per user); `personal` a native token made under `/v1/credentials`.
+ * key/secret pair (one per user); `personal` a native token made under `/v1/credentials`;
+ * `conjur` a Conjur API key (one per user, sealed so login can hand it out again).
  */
-export type CredentialKind = 'session' | 'drf' | 'drf-login' | 'api-key' | 'personal';
+export type CredentialKind = 'session' | 'drf' | 'drf-login' | 'api-key' | 'personal' | 'conjur';
 
 /** A credential as listings show it: never the secret, its digest or its sealed copy. */
 export interface CredentialInfo {
@@ -160,6 +161,31 @@ export class CredentialStore {
       .returning(['lookup', 'created_at'])
       .executeTakeFirstOrThrow();
     return { lookup: row.lookup, created: row.lookup === credential.lookup };
+  }
+
+  /**
+   * Makes the user's one credential of this kind, or replaces it whole — lookup, digest and
+   * sealed copy in one statement, so the old secret stops working at once (Conjur's API key
+   * rotation). Returns the credential's id.
+   */
+  async replaceOnePerUser(credential: NewCredential): Promise<number> {
+    const values = this.#values(credential);
+    const row = await this.database.db
+      .insertInto('credentials')
+      .values(values)
+      .onConflict((oc) =>
+        oc.column('user_id').where('kind', '=', onePerUserPredicate(credential.kind)).doUpdateSet({
+          lookup: values.lookup,
+          secret_digest: values.secret_digest,
+          sealed: values.sealed,
+          prefix: values.prefix,
+          created_at: values.created_at,
+          last_used_at: null,
+        }),
+      )
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    return row.id;
   }
 
   async listForUser(userId: number, kinds?: readonly CredentialKind[]): Promise<CredentialInfo[]> {

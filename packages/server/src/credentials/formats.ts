@@ -36,3 +36,25 @@ export function newPersonalToken(): string {
 export function displayPrefix(token: string): string {
   return token.slice(0, PERSONAL_TOKEN_PREFIX.length + 6);
 }
+
+const CROCKFORD = '0123456789abcdefghjkmnpqrstvwxyz';
+
+/** A Conjur API key: 32 random bytes in lower-case Crockford base32 (52 characters), like Conjur's. */
+export const CONJUR_API_KEY = /^[0-9a-hjkmnp-tv-z]{52}$/;
+export function newConjurApiKey(): string {
+  const bytes = randomBytes(32);
+  let bits = 0;
+  let value = 0;
+  let out = '';
+  for (const byte of bytes) {
+    value = (value << 8) | byte;
+    bits += 8;
+    while (bits >= 5) {
+      out += CROCKFORD[(value >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+    value &= (1 << bits) - 1;
+  }
+  if (bits > 0) out += CROCKFORD[(value << (5 - bits)) & 31];
+  return out;
+}

@@ -3,7 +3,8 @@ import type { Sealer } from '../crypto/seal.js';
 import { digestSecret } from '../crypto/secrets.js';
 import type { Actor } from '../users/users.js';
 import type { CredentialInfo, CredentialStore } from './credential-store.js';
-import { displayPrefix, newApiKey, newApiSecret, newDrfKey, newPersonalToken } from './formats.js';
+import { displayPrefix, newApiKey, newApiSecret, newConjurApiKey, newDrfKey, newPersonalToken } from './formats.js';
+import type { RevocationEvents } from './revocation-events.js';
 
 /** DRF token policy: one recoverable token per user (the seed's way) or one per login (knox). */
 export type DrfTokenMode = 'per-user' | 'per-login';
@@ -26,6 +27,7 @@ export class CredentialIssuer {
     private readonly sealer: Sealer,
     private readonly audit: AuditLog,
     private readonly drfMode: DrfTokenMode,
+    private readonly events: RevocationEvents,
   ) {}
 
   /**
@@ -85,6 +87,46 @@ export class CredentialIssuer {
     return { apiKey: lookup, apiSecret };
   }
 
+  /** The user's Conjur API key: the same one at every login until it is rotated. */
+  async conjurApiKey(userId: number, actor: Actor): Promise<string> {
+    const key = newConjurApiKey();
+    const context = conjurContext(userId);
+    const standing = await this.credentials.insertOnePerUser({
+      kind: 'conjur',
+      userId,
+      lookup: digestSecret(key),
+      sealed: this.sealer.seal(key, context),
+      name: 'conjur api key',
+      prefix: key.slice(0, 6),
+    });
+    if (standing.created) {
+      await this.audit.record('credential.created', { ...actor, subjectId: userId, detail: { kind: 'conjur' } });
+      return key;
+    }
+    if (standing.sealed === null) throw new Error('a Conjur API key has no sealed copy');
+    return this.sealer.unseal(standing.sealed, context);
+  }
+
+  /** Replaces the user's Conjur API key; the old one stops working at once (SECURITY E8). */
+  async rotateConjurApiKey(userId: number, actor: Actor): Promise<string> {
+    const key = newConjurApiKey();
+    const id = await this.credentials.replaceOnePerUser({
+      kind: 'conjur',
+      userId,
+      lookup: digestSecret(key),
+      sealed: this.sealer.seal(key, conjurContext(userId)),
+      name: 'conjur api key',
+      prefix: key.slice(0, 6),
+    });
+    this.events.credentialRevoked(id);
+    await this.audit.record('credential.rotated', {
+      ...actor,
+      subjectId: userId,
+      detail: { kind: 'conjur', credential_id: id },
+    });
+    return key;
+  }
+
   /** A native personal token, shown once. */
   async personalToken(request: PersonalTokenRequest, actor: Actor): Promise<{ token: string; info: CredentialInfo }> {
     const token = newPersonalToken();
@@ -104,6 +146,7 @@ export class CredentialIssuer {
   /** Deletes a credential; true when it existed. */
   async revoke(info: CredentialInfo, actor: Actor): Promise<boolean> {
     const deleted = await this.credentials.delete(info.id);
+    this.events.credentialRevoked(info.id);
     if (deleted) {
       await this.audit.record('credential.revoked', {
         ...actor,
@@ -121,6 +164,11 @@ export class CredentialIssuer {
       detail: { kind, credential_id: id, ...extra },
     });
   }
+}
+
+/** Binds a sealed Conjur API key to its user. */
+function conjurContext(userId: number): string {
+  return `conjur-api-key:${userId}`;
 }
 
 /** Binds a sealed DRF token to its user: a sealed value copied to another row will not open. */

@@ -5,6 +5,7 @@ import type { RequestContext } from '../http/context.js';
 import { Fields } from '../http/fields.js';
 import { detail, HttpError } from '../http/http-error.js';
 import type { Reply, Route } from '../http/routes.js';
+import { issueJwt, verifyJwt } from '../signing/jwt.js';
 import { isAdmin, publicUser } from '../users/user.js';
 import { openApiDocument } from './openapi.js';
 
@@ -23,6 +24,9 @@ export function nativeRoutes(): Route[] {
     { methods: ['GET'], path: '/v1/credentials', auth: 'required', handler: list },
     { methods: ['POST'], path: '/v1/credentials', auth: 'required', handler: create },
     { methods: ['DELETE'], path: '/v1/credentials/:id', auth: 'required', handler: revoke },
+    { methods: ['POST'], path: '/v1/token', auth: 'required', handler: issueToken },
+    { methods: ['POST'], path: '/v1/token/revoke', auth: 'required', handler: revokeToken },
+    { methods: ['GET'], path: '/.well-known/jwks.json', auth: 'none', handler: jwks },
     { methods: ['GET'], path: '/openapi.json', auth: 'none', handler: async () => ({ body: openApiDocument() }) },
   ];
 }
@@ -75,6 +79,73 @@ async function revoke(ctx: RequestContext): Promise<Reply> {
   if (!info || (info.userId !== principal.user.id && !isAdmin(principal.user))) throw detail(404, 'Not found.');
   await ctx.tessera.issuer.revoke(info, { actorId: principal.user.id, clientAddress: ctx.clientAddress });
   return { status: 204 };
+}
+
+/**
+ * Exchanges the request's credential for a short-lived EdDSA JWT (DESIGN "bearer"). A JWT
+ * cannot buy another: the chain would outlive what it was bought with.
+ */
+async function issueToken(ctx: RequestContext): Promise<Reply> {
+  const principal = ctx.user;
+  if (principal.credential.kind === 'jwt')
+    throw detail(403, 'A JWT cannot be exchanged for another; use the credential it came from.');
+  const { tessera } = ctx;
+  const { token, expiresAt } = await issueJwt(
+    tessera.keyring,
+    { ...tessera.config.jwt, skewMs: tessera.config.clockSkewMs },
+    {
+      userId: principal.user.id,
+      credentialId: principal.credential.id,
+      credentialKind: principal.credential.kind,
+      scopes: principal.scopes,
+    },
+    tessera.clock(),
+  );
+  return {
+    body: {
+      access_token: token,
+      token_type: 'Bearer',
+      expires_in: Math.round((expiresAt - tessera.clock()) / 1000),
+    },
+  };
+}
+
+/**
+ * Puts a JWT on the deny-list until it expires (SECURITY F7). Its owner or an admin may;
+ * everyone else learns nothing about the token.
+ */
+async function revokeToken(ctx: RequestContext): Promise<Reply> {
+  const principal = ctx.user;
+  const fields = new Fields(await ctx.body());
+  const token = fields.string('token', { required: true });
+  fields.check();
+  const { tessera } = ctx;
+  const verdict = await verifyJwt(
+    token,
+    tessera.keyring,
+    { ...tessera.config.jwt, skewMs: tessera.config.clockSkewMs },
+    tessera.clock(),
+  );
+  if (!verdict.ok) throw new HttpError(400, { token: [verdict.reason] });
+  if (verdict.claims.sub !== String(principal.user.id) && !isAdmin(principal.user)) throw detail(404, 'Not found.');
+  await tessera.database.db
+    .insertInto('revoked_jtis')
+    .values({ jti: verdict.claims.jti, expires_at: verdict.claims.exp * 1000 })
+    .onConflict((oc) => oc.column('jti').doNothing())
+    .execute();
+  tessera.jwtScheme.forget(token);
+  await tessera.audit.record('credential.revoked', {
+    actorId: principal.user.id,
+    subjectId: Number(verdict.claims.sub),
+    clientAddress: ctx.clientAddress,
+    detail: { kind: 'jwt', jti: verdict.claims.jti },
+  });
+  return { status: 204 };
+}
+
+/** The public keys that verify Tessera's signed tokens (RFC 7517), for offline verifiers. */
+async function jwks(ctx: RequestContext): Promise<Reply> {
+  return { body: ctx.tessera.keyring.jwks(), headers: { 'Cache-Control': 'public, max-age=300' } };
 }
 
 function requireScope(principal: Principal): Principal {

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import FindMyWay, { type HTTPMethod } from 'find-my-way';
 import pino, { type Logger } from 'pino';
+import { conjurRoutes } from '../dialects/conjur.js';
 import { drfRoutes } from '../dialects/drf.js';
 import { frappeRoutes } from '../dialects/frappe.js';
 import { nativeRoutes } from '../dialects/native.js';
@@ -64,6 +65,7 @@ export function createHttpServer(tessera: Tessera, options: HttpServerOptions = 
     ...drfRoutes(),
     ...frappeRoutes(),
     ...nativeRoutes(),
+    ...conjurRoutes(),
   ];
   const noop = () => undefined;
   for (const route of routes) router.on(route.methods as HTTPMethod[], route.path, noop, route);

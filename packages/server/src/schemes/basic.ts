@@ -3,6 +3,7 @@ import type { PasswordLogin } from '../auth/password-login.js';
 import { type AuthFailureCode, type AuthResult, authFailure } from '../auth/principal.js';
 import type { Clock } from '../clock.js';
 import type { CredentialStore } from '../credentials/credential-store.js';
+import { normalizeUsername } from '../users/user.js';
 import type { Users } from '../users/users.js';
 import { verifyKeyPair } from './key-pair.js';
 import type { HeaderScheme } from './scheme.js';
@@ -34,9 +35,9 @@ interface Remembered {
  * argon2 on every call would cost tens of milliseconds each, so a verified header is
  * remembered for a short time under an HMAC of the header (with a key that lives only in
  * this process, so the cache holds nothing an attacker could replay or crack). A remembered
- * entry is honoured only while the user is active and their stored hash unchanged, read
- * from the database on each use — so a password change, deactivation or deletion on any
- * instance ends it at once.
+ * entry is honoured only while the user is active, their username and stored hash unchanged
+ * and the login limit not reached, read from the database on each use — so a password change,
+ * rename, deactivation, deletion or throttled account on any instance ends it at once.
  */
 export class BasicScheme implements HeaderScheme {
   readonly source = 'authorization';
@@ -77,7 +78,16 @@ export class BasicScheme implements HeaderScheme {
     const remembered = this.#remembered.get(tag);
     if (remembered && remembered.until > this.clock()) {
       const found = await this.users.findWithHashById(remembered.userId);
-      if (found?.user.isActive && found.passwordHash !== null && hashTag(found.passwordHash) === remembered.hashTag) {
+      if (
+        found?.user.isActive &&
+        // A rename retires the old username:password at once, like a password change.
+        found.user.username === normalizeUsername(left) &&
+        found.passwordHash !== null &&
+        hashTag(found.passwordHash) === remembered.hashTag
+      ) {
+        // Remembered, but not a way round a running login limit (SECURITY B3).
+        const verdict = await this.passwordLogin.throttled(left, input.clientAddress ?? 'unknown');
+        if (!verdict.ok) return authFailure('THROTTLED', CHALLENGE, undefined, verdict.retryAfterSeconds);
         return {
           ok: true,
           principal: { user: found.user, credential: { kind: 'password', id: 0 }, scopes: null, csrfToken: null },

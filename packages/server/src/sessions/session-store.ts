@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import type { Clock } from '../clock.js';
+import type { RevocationEvents } from '../credentials/revocation-events.js';
 import { digestSecret, randomSecret } from '../crypto/secrets.js';
 import type { Database } from '../store/database.js';
 import { type User, userFromRow } from '../users/user.js';
@@ -45,6 +46,7 @@ export class SessionStore {
     private readonly clock: Clock,
     private readonly lifetimes: SessionLifetimes,
     private readonly csrfKey: Buffer,
+    private readonly events: RevocationEvents,
   ) {}
 
   async create(userId: number): Promise<NewSession> {
@@ -120,6 +122,7 @@ export class SessionStore {
       .where('id', '=', credentialId)
       .where('kind', '=', SESSION_KIND)
       .execute();
+    this.events.credentialRevoked(credentialId);
   }
 
   /** Deletes sessions past their absolute or idle lifetime; returns how many. */
@@ -140,7 +143,8 @@ export class SessionStore {
       .where('user_id', '=', userId)
       .where('kind', '=', SESSION_KIND);
     if (except !== undefined) query = query.where('id', '!=', except);
-    const result = await query.executeTakeFirst();
-    return Number(result.numDeletedRows);
+    const deleted = await query.returning('id').execute();
+    for (const { id } of deleted) this.events.credentialRevoked(id);
+    return deleted.length;
   }
 }

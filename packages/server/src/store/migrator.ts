@@ -2,6 +2,7 @@ import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } fr
 import type { Database, DatabaseKind } from './database.js';
 import * as initial from './migrations/001-initial.js';
 import * as credentialKinds from './migrations/002-credential-kinds.js';
+import * as signingKeys from './migrations/003-signing-keys.js';
 
 interface TesseraMigration {
   up(db: Kysely<unknown>, kind: DatabaseKind): Promise<void>;
@@ -11,6 +12,7 @@ interface TesseraMigration {
 const MIGRATIONS: Record<string, TesseraMigration> = {
   '001-initial': initial,
   '002-credential-kinds': credentialKinds,
+  '003-signing-keys': signingKeys,
 };
 
 class BuiltInMigrations implements MigrationProvider {

@@ -10,6 +10,8 @@ export interface Schema {
   credentials: CredentialsTable;
   audit_log: AuditLogTable;
   throttle: ThrottleTable;
+  signing_keys: SigningKeysTable;
+  revoked_jtis: RevokedJtisTable;
 }
 
 export interface UsersTable {
@@ -68,4 +70,25 @@ export interface ThrottleTable {
   key: string;
   count: number;
   reset_at: number;
+}
+
+/** Ed25519 signing keys. The private key is sealed under the master key; never stored plain. */
+export interface SigningKeysTable {
+  /** Hex SHA-256 of the public key's SubjectPublicKeyInfo DER. */
+  fingerprint: string;
+  /** SubjectPublicKeyInfo DER, base64. */
+  public_key: string;
+  /** PKCS#8 DER, base64, sealed (AES-256-GCM) and bound to the fingerprint. */
+  private_sealed: string;
+  created_at: number;
+  /** When a newer key replaced it for signing; null while it is the current key. */
+  rotated_at: number | null;
+  /** After this no token it signed can still be valid: it leaves the keyring and the JWKS. */
+  retire_after: number | null;
+}
+
+/** JWT ids revoked before their expiry; a row may go once `expires_at` has passed. */
+export interface RevokedJtisTable {
+  jti: string;
+  expires_at: number;
 }

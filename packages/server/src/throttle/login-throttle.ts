@@ -46,6 +46,34 @@ export class LoginThrottle {
       : { ok: true };
   }
 
+  /**
+   * Whether an attempt now would be refused, without counting one: for a credential verified
+   * earlier (HTTP Basic's remembered header), which must not answer 200 where a fresh check
+   * of the same password would get 429 (SECURITY B3).
+   */
+  async check(username: string, address: string): Promise<ThrottleVerdict> {
+    const now = this.clock();
+    const rules = new Map([
+      [accountKey(username), this.rules.account],
+      [addressKey(address), this.rules.address],
+    ]);
+    const rows = await this.database.db
+      .selectFrom('throttle')
+      .select(['key', 'count', 'reset_at'])
+      .where('key', 'in', [...rules.keys()])
+      .where('reset_at', '>', now)
+      .execute();
+    let retryAfterMs = 0;
+    for (const row of rows) {
+      const rule = rules.get(row.key);
+      // The next counted attempt would make it count + 1: refused once that passes the max.
+      if (rule && row.count >= rule.max) retryAfterMs = Math.max(retryAfterMs, row.reset_at - now);
+    }
+    return retryAfterMs > 0
+      ? { ok: false, retryAfterSeconds: Math.max(1, Math.ceil(retryAfterMs / 1000)) }
+      : { ok: true };
+  }
+
   /** After a successful login: the account's failures are forgiven, the address's attempt returned. */
   async succeeded(username: string, address: string): Promise<void> {
     await this.database.db.deleteFrom('throttle').where('key', '=', accountKey(username)).execute();

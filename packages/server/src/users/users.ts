@@ -1,5 +1,6 @@
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Clock } from '../clock.js';
+import type { RevocationEvents } from '../credentials/revocation-events.js';
 import { checkNewPassword, type PasswordHasher } from '../crypto/passwords.js';
 import { TesseraError } from '../errors.js';
 import type { SessionStore } from '../sessions/session-store.js';
@@ -42,6 +43,7 @@ export class Users {
     private readonly sessions: SessionStore,
     private readonly audit: AuditLog,
     private readonly clock: Clock,
+    private readonly events: RevocationEvents,
   ) {}
 
   /**
@@ -176,6 +178,8 @@ export class Users {
     }
     const updated = await this.findById(id);
     if (!updated) throw new TesseraError('USER_NOT_FOUND');
+    // Caches of verified tokens re-read this user now rather than within the second.
+    this.events.userChanged(id);
 
     const subject = { ...actor, subjectId: id };
     if (set.password_hash !== undefined) {
@@ -217,6 +221,7 @@ export class Users {
     const user = await this.findById(id);
     if (!user) throw new TesseraError('USER_NOT_FOUND');
     await this.database.db.deleteFrom('users').where('id', '=', id).execute();
+    this.events.userChanged(id);
     await this.audit.record('user.deleted', { ...actor, subjectId: id, detail: { username: user.username } });
   }
 }

@@ -1,0 +1,136 @@
+import type { Principal } from '../auth/principal.js';
+import { CONJUR_API_KEY } from '../credentials/formats.js';
+import { digestSecret } from '../crypto/secrets.js';
+import { readRaw } from '../http/body.js';
+import type { RequestContext } from '../http/context.js';
+import { HttpError, throttled } from '../http/http-error.js';
+import type { Reply, Route } from '../http/routes.js';
+import { decodeBasic } from '../schemes/basic.js';
+import { issueConjurToken } from '../signing/conjur-token.js';
+import type { User } from '../users/user.js';
+
+/**
+ * Conjur's authn API (DESIGN "conjur"; seed 004): Basic login → the API key (text); the API
+ * key → a short-lived signed token; `Authorization: Token token="<base64>"` on later calls.
+ * Both the seed's paths (`/api/authn/users/…`) and Conjur v5's (`/authn/{account}/…`, for
+ * configured accounts). Bad credentials are a 401 with an empty body, as Conjur answers.
+ */
+export function conjurRoutes(): Route[] {
+  return [
+    { methods: ['GET'], path: '/api/authn/users/login', auth: 'none', handler: login },
+    { methods: ['POST'], path: '/api/authn/users/:login/authenticate', auth: 'none', handler: authenticate },
+    { methods: ['PUT'], path: '/api/authn/users/api_key', auth: 'none', handler: rotateApiKey },
+    { methods: ['GET'], path: '/api/authn/whoami', auth: 'required', handler: whoami },
+    { methods: ['GET'], path: '/whoami', auth: 'required', handler: whoami },
+    { methods: ['GET'], path: '/authn/:account/login', auth: 'none', handler: login },
+    { methods: ['POST'], path: '/authn/:account/:login/authenticate', auth: 'none', handler: authenticate },
+    { methods: ['PUT'], path: '/authn/:account/api_key', auth: 'none', handler: rotateApiKey },
+  ];
+}
+
+const BASIC_CHALLENGE = 'Basic realm="conjur"';
+
+function unauthorized(challenge = BASIC_CHALLENGE): HttpError {
+  return new HttpError(401, undefined, { 'WWW-Authenticate': challenge });
+}
+
+/** An unknown v5 account answers like bad credentials: nothing to learn from probing. */
+function checkAccount(ctx: RequestContext): void {
+  const { account } = ctx.params;
+  if (account !== undefined && !ctx.tessera.config.conjur.accounts.includes(account)) throw unauthorized();
+}
+
+/**
+ * The user behind `Authorization: Basic login:secret`, where the secret is the password or the
+ * current API key. A token cannot log in (SECURITY E7, E8): only Basic is read here.
+ */
+async function basicUser(ctx: RequestContext): Promise<User> {
+  const header = ctx.header('authorization') ?? '';
+  const match = /^basic[ \t]+(\S*)\s*$/i.exec(header);
+  const pair = match ? decodeBasic(match[1] ?? '') : undefined;
+  if (!Array.isArray(pair)) throw unauthorized();
+  const [username, secret] = pair;
+  const { tessera } = ctx;
+  if (CONJUR_API_KEY.test(secret)) {
+    const found = await tessera.credentials.find('conjur', digestSecret(secret));
+    if (found && found.user.username === username.normalize('NFC') && found.user.isActive) return found.user;
+  }
+  const outcome = await tessera.passwordLogin.attempt({
+    username,
+    password: secret,
+    clientAddress: ctx.clientAddress,
+    via: 'conjur',
+  });
+  if (!outcome.ok) throw outcome.reason === 'throttled' ? throttled(outcome.retryAfterSeconds) : unauthorized();
+  return outcome.user;
+}
+
+async function login(ctx: RequestContext): Promise<Reply> {
+  checkAccount(ctx);
+  const user = await basicUser(ctx);
+  const apiKey = await ctx.tessera.issuer.conjurApiKey(user.id, { actorId: user.id, clientAddress: ctx.clientAddress });
+  return { text: apiKey };
+}
+
+async function rotateApiKey(ctx: RequestContext): Promise<Reply> {
+  checkAccount(ctx);
+  const user = await basicUser(ctx);
+  const apiKey = await ctx.tessera.issuer.rotateConjurApiKey(user.id, {
+    actorId: user.id,
+    clientAddress: ctx.clientAddress,
+  });
+  return { text: apiKey };
+}
+
+/**
+ * The API key, raw, is the whole body — whatever the Content-Type, since the seed's
+ * `curl --data` sends it form-encoded. Surrounding whitespace (a newline from a file) is dropped.
+ */
+async function authenticate(ctx: RequestContext): Promise<Reply> {
+  checkAccount(ctx);
+  const { tessera } = ctx;
+  const login = (ctx.params.login ?? '').normalize('NFC');
+  const apiKey = (await readRaw(ctx.req, tessera.config.bodyLimitBytes)).toString('utf8').trim();
+  const found = CONJUR_API_KEY.test(apiKey)
+    ? await tessera.credentials.find('conjur', digestSecret(apiKey))
+    : undefined;
+  if (!found || found.user.username !== login || !found.user.isActive) {
+    await tessera.audit.record('login.failed', {
+      clientAddress: ctx.clientAddress,
+      subjectId: found?.user.id ?? null,
+      detail: {
+        username: login.slice(0, 150),
+        reason: found ? 'inactive_or_mismatch' : 'bad_api_key',
+        via: 'conjur-authenticate',
+      },
+    });
+    throw unauthorized('Token realm="conjur"');
+  }
+  await tessera.credentials.touch(found.info);
+  const { config, keyring } = tessera;
+  const token = issueConjurToken(
+    keyring,
+    found.user.username,
+    tessera.clock(),
+    config.conjur.ttlMs,
+    config.conjur.format,
+  );
+  const json = JSON.stringify(token);
+  // Conjur's clients may ask for the token ready to put in a header.
+  if (/(^|[\s,])base64($|[\s,;])/i.test(ctx.header('accept-encoding') ?? '')) {
+    return { text: Buffer.from(json).toString('base64'), headers: { 'Content-Encoding': 'base64' } };
+  }
+  return { body: token };
+}
+
+async function whoami(ctx: RequestContext): Promise<Reply> {
+  const principal: Principal = ctx.user;
+  return {
+    body: {
+      client_ip: ctx.clientAddress,
+      user_agent: ctx.header('user-agent') ?? null,
+      account: ctx.tessera.config.conjur.accounts[0] ?? null,
+      username: principal.user.username,
+    },
+  };
+}

@@ -1,0 +1,109 @@
+import { type AuthResult, authFailure, type Principal } from '../auth/principal.js';
+import type { Clock } from '../clock.js';
+import type { RevocationEvents } from '../credentials/revocation-events.js';
+import { type JwtSettings, looksLikeJwt, verifyJwt } from '../signing/jwt.js';
+import type { Keyring } from '../signing/keyring.js';
+import { VerifiedCache } from '../signing/verified-cache.js';
+import type { Database } from '../store/database.js';
+import { userFromRow } from '../users/user.js';
+import type { HeaderScheme } from './scheme.js';
+
+const CHALLENGE = 'Bearer realm="tessera"';
+/** RFC 6750 3.1: a token that is expired, revoked or otherwise invalid. */
+const INVALID = `${CHALLENGE}, error="invalid_token"`;
+const RECHECK_MS = 1_000;
+
+/** What a verified token stands for; the user is re-read, never taken from the token. */
+interface Verified {
+  userId: number;
+  sourceId: number;
+  scopes: string[] | null;
+  jti: string;
+}
+
+/**
+ * `Authorization: Bearer <JWT>` for the EdDSA tokens `POST /v1/token` issues. A token that
+ * verified is remembered until it expires; at most once a second it is re-checked against
+ * the database — its user still active, the credential it was bought with still there, its
+ * `jti` not on the deny-list — so a revocation anywhere takes effect within a second, and at
+ * once on this instance.
+ */
+export class BearerJwtScheme implements HeaderScheme {
+  readonly source = 'authorization';
+  readonly authorizationScheme = 'Bearer';
+  readonly challenge = CHALLENGE;
+  readonly form = 'Bearer <JWT>';
+  readonly #cache: VerifiedCache<{ token: Verified; principal: Principal }>;
+
+  constructor(
+    private readonly database: Database,
+    private readonly keyring: Keyring,
+    private readonly clock: Clock,
+    private readonly settings: JwtSettings & { cacheEntries: number },
+    events: RevocationEvents,
+  ) {
+    this.#cache = new VerifiedCache(settings.cacheEntries);
+    events.onCredentialRevoked((id) => this.#cache.forget((v) => v.token.sourceId === id));
+    events.onUserChanged((id) => this.#cache.forget((v) => v.token.userId === id));
+  }
+
+  accepts(credentials: string): boolean {
+    return looksLikeJwt(credentials);
+  }
+
+  /** Forgets a token at once (after its jti was put on the deny-list). */
+  forget(token: string): void {
+    this.#cache.delete(token);
+  }
+
+  async authenticate(credentials: string): Promise<AuthResult> {
+    const now = this.clock();
+    const cached = this.#cache.get(credentials, now);
+    if (cached && now - cached.checkedAt < RECHECK_MS) return { ok: true, principal: cached.value.principal };
+
+    let token: Verified;
+    let expiresAt = 0;
+    if (cached) {
+      token = cached.value.token;
+    } else {
+      const verdict = await verifyJwt(credentials, this.keyring, this.settings, now);
+      if (!verdict.ok) return authFailure('INVALID_CREDENTIALS', INVALID, verdict.reason);
+      const { claims } = verdict;
+      const userId = /^\d{1,15}$/.test(claims.sub) ? Number(claims.sub) : 0;
+      token = {
+        userId,
+        sourceId: claims.cid,
+        scopes: claims.scope === undefined ? null : claims.scope.split(' ').filter(Boolean),
+        jti: claims.jti,
+      };
+      expiresAt = claims.exp * 1000;
+    }
+    const user = await this.#stillValid(token);
+    if (!user) {
+      this.#cache.delete(credentials);
+      return authFailure('INVALID_CREDENTIALS', INVALID, 'The token has been revoked.');
+    }
+    const principal: Principal = {
+      user,
+      credential: { kind: 'jwt', id: token.sourceId },
+      scopes: token.scopes,
+      csrfToken: null,
+    };
+    if (cached) this.#cache.refresh(credentials, { token, principal }, now);
+    else this.#cache.set(credentials, { token, principal }, expiresAt, now);
+    return { ok: true, principal };
+  }
+
+  /** The token's user if it is active, its source credential exists and its jti is not denied. */
+  async #stillValid({ userId, sourceId, jti }: Verified): Promise<Principal['user'] | undefined> {
+    const { db } = this.database;
+    const row = await db.selectFrom('users').selectAll().where('id', '=', userId).executeTakeFirst();
+    if (row?.is_active !== 1) return undefined;
+    if (sourceId > 0) {
+      const exists = await db.selectFrom('credentials').select('id').where('id', '=', sourceId).executeTakeFirst();
+      if (!exists) return undefined;
+    }
+    const denied = await db.selectFrom('revoked_jtis').select('jti').where('jti', '=', jti).executeTakeFirst();
+    return denied ? undefined : userFromRow(row);
+  }
+}

@@ -1,0 +1,125 @@
+import { randomBytes } from 'node:crypto';
+import { errors, jwtVerify, SignJWT } from 'jose';
+import type { Keyring } from './keyring.js';
+
+export interface JwtSettings {
+  issuer: string;
+  audience: string;
+  ttlMs: number;
+  skewMs: number;
+}
+
+/** What a Tessera JWT says beyond the registered claims. */
+export interface JwtClaims {
+  /** The user id, as a string (RFC 7519 `sub`). */
+  sub: string;
+  jti: string;
+  /** Seconds since the epoch. */
+  exp: number;
+  iat: number;
+  /** The credential the token was bought with: revoking it revokes the token. */
+  cid: number;
+  /** That credential's kind. */
+  ckind: string;
+  scope?: string;
+}
+
+export type JwtVerdict = { ok: true; claims: JwtClaims } | { ok: false; reason: string };
+
+const COMPACT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
+/** True when the text has the shape of a compact JWS (three base64url parts). */
+export function looksLikeJwt(text: string): boolean {
+  return COMPACT.test(text);
+}
+
+/** Issues an EdDSA JWT signed by the current key; `iat` and `exp` come from one clock reading. */
+export async function issueJwt(
+  keyring: Keyring,
+  settings: JwtSettings,
+  subject: { userId: number; credentialId: number; credentialKind: string; scopes: string[] | null },
+  now: number,
+): Promise<{ token: string; jti: string; expiresAt: number }> {
+  const key = keyring.current;
+  const iat = Math.floor(now / 1000);
+  const exp = iat + Math.floor(settings.ttlMs / 1000);
+  const jti = randomBytes(16).toString('base64url');
+  const token = await new SignJWT({
+    cid: subject.credentialId,
+    ckind: subject.credentialKind,
+    ...(subject.scopes !== null && { scope: subject.scopes.join(' ') }),
+  })
+    .setProtectedHeader({ alg: 'EdDSA', kid: key.fingerprint, typ: 'JWT' })
+    .setIssuer(settings.issuer)
+    .setAudience(settings.audience)
+    .setSubject(String(subject.userId))
+    .setIssuedAt(iat)
+    .setExpirationTime(exp)
+    .setJti(jti)
+    .sign(key.privateKey);
+  return { token, jti, expiresAt: exp * 1000 };
+}
+
+/**
+ * Verifies a Tessera JWT with `jose`: EdDSA only (`none`, HS* and RS* are refused, so a
+ * public key can never be used as an HMAC secret — SECURITY F1, F2), the key chosen by `kid`
+ * from the local keyring only (`jwk`, `jku`, `x5u` are never followed — F3), `typ` JWT, issuer
+ * and audience checked, `exp`/`iat`/`jti`/`sub` required with numeric times, `iat` not in the
+ * future, unknown `crit` refused (F4–F6).
+ */
+export async function verifyJwt(
+  token: string,
+  keyring: Keyring,
+  settings: JwtSettings,
+  now: number,
+): Promise<JwtVerdict> {
+  if (!COMPACT.test(token)) return { ok: false, reason: 'The token is not a compact JWT.' };
+  try {
+    const { payload } = await jwtVerify(
+      token,
+      async (header) => {
+        const key = typeof header.kid === 'string' ? await keyring.find(header.kid) : undefined;
+        if (!key) throw new errors.JWKSNoMatchingKey();
+        return key.publicKey;
+      },
+      {
+        algorithms: ['EdDSA'],
+        typ: 'JWT',
+        issuer: settings.issuer,
+        audience: settings.audience,
+        requiredClaims: ['exp', 'iat', 'jti', 'sub'],
+        currentDate: new Date(now),
+        clockTolerance: Math.floor(settings.skewMs / 1000),
+      },
+    );
+    const { sub, jti, exp, iat, cid, ckind, scope } = payload;
+    if (typeof iat !== 'number' || iat * 1000 > now + settings.skewMs)
+      return { ok: false, reason: 'The token was issued in the future.' };
+    if (
+      typeof sub !== 'string' ||
+      typeof jti !== 'string' ||
+      typeof exp !== 'number' ||
+      !Number.isSafeInteger(cid) ||
+      typeof ckind !== 'string'
+    ) {
+      return { ok: false, reason: 'The token claims are incomplete.' };
+    }
+    if (scope !== undefined && typeof scope !== 'string')
+      return { ok: false, reason: 'The scope claim must be a string.' };
+    return {
+      ok: true,
+      claims: { sub, jti, exp, iat, cid: cid as number, ckind, ...(scope !== undefined && { scope }) },
+    };
+  } catch (error) {
+    return { ok: false, reason: error instanceof errors.JOSEError ? reasonOf(error) : 'The token is invalid.' };
+  }
+}
+
+function reasonOf(error: InstanceType<typeof errors.JOSEError>): string {
+  if (error instanceof errors.JWTExpired) return 'The token has expired.';
+  if (error instanceof errors.JWKSNoMatchingKey) return 'The token names an unknown key.';
+  if (error instanceof errors.JWSSignatureVerificationFailed) return 'The token signature is invalid.';
+  if (error instanceof errors.JOSEAlgNotAllowed) return 'The token algorithm is not allowed.';
+  if (error instanceof errors.JWTClaimValidationFailed) return `The token claim "${error.claim}" is invalid.`;
+  return 'The token is invalid.';
+}
