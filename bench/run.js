@@ -82,6 +82,14 @@ async function main() {
     const personal = (await runCli(['token', 'create', 'bench', '--name', 'bench'], env)).trim();
     const tessera = await startProcess([cli, 'serve', '--port', '0'], { ...env, TESSERA_LOG_LEVEL: 'info' });
     children.push(tessera.child);
+    // The same database served with the verified-token cache off: signed tokens "cold".
+    const cold = await startProcess([cli, 'serve', '--port', '0'], {
+      ...env,
+      TESSERA_LOG_LEVEL: 'info',
+      TESSERA_TOKEN_CACHE: '0',
+    });
+    children.push(cold.child);
+    const coldBase = `http://127.0.0.1:${cold.port}`;
     const baseline = await startProcess([join(here, 'baseline-server.js')], {});
     children.push(baseline.child);
     const base = `http://127.0.0.1:${tessera.port}`;
@@ -130,6 +138,21 @@ async function main() {
         authorization: `Bearer ${personal}`,
       }),
     );
+    const basicAuth = { authorization: `Basic ${basic}` };
+    const apiKey = await fetch(`${base}/api/authn/users/login`, { headers: basicAuth }).then((r) => r.text());
+    const conjur = await fetch(`${base}/api/authn/users/bench/authenticate`, { method: 'POST', body: apiKey }).then(
+      (r) => r.text(),
+    );
+    const conjurHeader = { authorization: `Token token="${Buffer.from(conjur).toString('base64')}"` };
+    const jwt = await fetch(`${base}/v1/token`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${personal}` },
+    }).then((r) => r.json());
+    const jwtHeader = { authorization: `Bearer ${jwt.access_token}` };
+    rows.push(await load('whoami, Conjur token (warm)', `${base}/api/whoami/`, conjurHeader));
+    rows.push(await load('whoami, Conjur token (cold: cache off)', `${coldBase}/api/whoami/`, conjurHeader));
+    rows.push(await load('whoami, JWT (warm)', `${base}/api/whoami/`, jwtHeader));
+    rows.push(await load('whoami, JWT (cold: cache off)', `${coldBase}/api/whoami/`, jwtHeader));
     rows.push(
       await load(
         'rejected: unknown DRF token (401)',

@@ -117,6 +117,78 @@ const PATHS: Record<string, Record<string, Op>> = {
       responses: { 201: 'the credential with its token', 400: 'invalid', 403: 'scopes beyond the caller' },
     },
   },
+  '/v1/token': {
+    post: {
+      summary: 'Exchange the request credential (not a JWT) for a short-lived EdDSA JWT',
+      responses: { 200: '{"access_token", "token_type": "Bearer", "expires_in"}', 403: 'a JWT cannot buy another' },
+    },
+  },
+  '/v1/token/revoke': {
+    post: {
+      summary: "Put a JWT's jti on the deny-list until it expires (owner or admin)",
+      body: { type: 'object', required: ['token'], properties: { token: { type: 'string' } } },
+      responses: { 204: 'revoked', 400: 'not a valid token', 404: 'not yours' },
+    },
+  },
+  '/.well-known/jwks.json': {
+    get: {
+      summary: 'Public keys that verify Tessera JWTs and Conjur tokens (RFC 7517)',
+      security: 'none',
+      responses: { 200: 'JWK Set' },
+    },
+  },
+  '/api/authn/users/login': {
+    get: {
+      summary: 'Conjur: Basic login:password (or API key) → the API key, text/plain',
+      security: 'none',
+      responses: { 200: 'API key', 401: 'empty body' },
+    },
+  },
+  '/api/authn/users/{login}/authenticate': {
+    post: {
+      summary: 'Conjur: the API key as the raw body → a signed token (Accept-Encoding: base64 for it encoded)',
+      security: 'none',
+      params: ['login'],
+      responses: { 200: '{"data", "timestamp", "signature", "key"}', 401: 'empty body' },
+    },
+  },
+  '/api/authn/users/api_key': {
+    put: {
+      summary: 'Conjur: rotate the API key (Basic login:password or login:api_key)',
+      security: 'none',
+      responses: { 200: 'the new API key', 401: 'empty body' },
+    },
+  },
+  '/api/authn/whoami': {
+    get: { summary: 'Conjur: who the token belongs to', responses: { 200: '{"username", "account", …}' } },
+  },
+  '/whoami': {
+    get: { summary: 'Conjur v5: who the token belongs to', responses: { 200: '{"username", "account", …}' } },
+  },
+  '/authn/{account}/login': {
+    get: {
+      summary: 'Conjur v5 login for a configured account',
+      security: 'none',
+      params: ['account'],
+      responses: { 200: 'API key', 401: 'empty body' },
+    },
+  },
+  '/authn/{account}/{login}/authenticate': {
+    post: {
+      summary: 'Conjur v5 authenticate',
+      security: 'none',
+      params: ['account', 'login'],
+      responses: { 200: 'token', 401: 'empty body' },
+    },
+  },
+  '/authn/{account}/api_key': {
+    put: {
+      summary: 'Conjur v5 API key rotation',
+      security: 'none',
+      params: ['account'],
+      responses: { 200: 'the new API key', 401: 'empty body' },
+    },
+  },
   '/v1/credentials/{id}': {
     delete: {
       summary: 'Revoke a credential',
@@ -158,7 +230,12 @@ function build(): Record<string, unknown> {
         summary: op.summary,
         ...(op.security === 'none' && { security: [] }),
         ...(op.params && {
-          parameters: op.params.map((name) => ({ name, in: 'path', required: true, schema: { type: 'integer' } })),
+          parameters: op.params.map((name) => ({
+            name,
+            in: 'path',
+            required: true,
+            schema: { type: name === 'id' ? 'integer' : 'string' },
+          })),
         }),
         ...(op.body && {
           requestBody: {
@@ -178,10 +255,19 @@ function build(): Record<string, unknown> {
     info: {
       title: 'Tessera',
       version: '0.1.0',
-      description: 'Authentication server: sessions, DRF tokens, Frappe keys, HTTP Basic, personal tokens.',
+      description:
+        'Authentication server: sessions, DRF tokens, Frappe keys, HTTP Basic, personal tokens, Conjur tokens, JWTs.',
     },
     paths,
-    security: [{ session: [] }, { drfToken: [] }, { frappeToken: [] }, { basic: [] }, { personalToken: [] }],
+    security: [
+      { session: [] },
+      { drfToken: [] },
+      { frappeToken: [] },
+      { basic: [] },
+      { personalToken: [] },
+      { conjurToken: [] },
+      { jwt: [] },
+    ],
     components: {
       securitySchemes: {
         session: {
@@ -199,6 +285,13 @@ function build(): Record<string, unknown> {
         },
         basic: { type: 'http', scheme: 'basic', description: 'username:password, or api_key:api_secret' },
         personalToken: { type: 'http', scheme: 'bearer', description: 'tsr_… personal token' },
+        conjurToken: {
+          type: 'apiKey',
+          in: 'header',
+          name: 'Authorization',
+          description: 'Token token="<base64 Conjur token>"',
+        },
+        jwt: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'EdDSA JWT from POST /v1/token' },
       },
       schemas: {
         Detail: { type: 'object', properties: { detail: { type: 'string' } } },
