@@ -27,14 +27,8 @@ export function registerServeCommand(program: Command): void {
       const tessera = await openTessera(config);
       const http = createHttpServer(tessera);
       const address = await http.listen();
-      const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-      http.logger.info({ database: tessera.database.location }, `tessera listening on http://${host}:${address.port}`);
-      if ((await tessera.users.list({ limit: 1 })).length === 0) {
-        http.logger.warn(
-          'no users yet: create the first admin with `npx tessera user create <name> --admin --password-stdin`',
-        );
-      }
-
+      // Handlers first: from here on the server answers requests, so a SIGTERM must drain it
+      // gracefully rather than kill it (SECURITY I4), even while the checks below still run.
       let stopping = false;
       const stop = async (signal: string) => {
         if (stopping) return;
@@ -47,5 +41,17 @@ export function registerServeCommand(program: Command): void {
       };
       process.on('SIGTERM', () => void stop('SIGTERM'));
       process.on('SIGINT', () => void stop('SIGINT'));
+
+      const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+      http.logger.info({ database: tessera.database.location }, `tessera listening on http://${host}:${address.port}`);
+      try {
+        if ((await tessera.users.list({ limit: 1 })).length === 0) {
+          http.logger.warn(
+            'no users yet: create the first admin with `npx tessera user create <name> --admin --password-stdin`',
+          );
+        }
+      } catch (error) {
+        if (!stopping) throw error; // the database was closed by a shutdown that began meanwhile
+      }
     });
 }

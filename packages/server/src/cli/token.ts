@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { parseDuration } from '../config.js';
+import { publicCredential } from '../credentials/public-credential.js';
 import { TesseraError } from '../errors.js';
 import { CliError, type DatabaseOption, withTessera } from './common.js';
 
@@ -28,11 +29,12 @@ export function registerTokenCommands(program: Command): void {
           if (lifetime === undefined || lifetime <= 0)
             throw new CliError(`--expires-in ${options.expiresIn} is not a duration such as 30d`);
         }
-        const scopes =
-          options.scopes
-            ?.split(',')
-            .map((s) => s.trim())
-            .filter(Boolean) ?? null;
+        const listed = options.scopes
+          ?.split(',')
+          .map((scope) => scope.trim())
+          .filter(Boolean);
+        // Stored as the HTTP API stores them: sorted, each once.
+        const scopes = listed === undefined ? null : [...new Set(listed)].sort();
         if (scopes?.some((s) => !/^[a-z][a-z0-9:._-]{0,63}$/.test(s)))
           throw new CliError('scopes are lower-case names such as read or credentials');
         if (options.name.length === 0 || options.name.length > 100)
@@ -71,7 +73,7 @@ export function registerTokenCommands(program: Command): void {
         const infos = await tessera.credentials.listForUser(user.id);
         const iso = (ms: number | null) => (ms === null ? '' : new Date(ms).toISOString());
         if (options.json) {
-          process.stdout.write(`${JSON.stringify(infos, null, 2)}\n`);
+          process.stdout.write(`${JSON.stringify(infos.map(publicCredential), null, 2)}\n`);
           return;
         }
         const rows = infos.map((c) => [

@@ -1,6 +1,6 @@
 import type { Principal } from '../auth/principal.js';
 import { parseDuration } from '../config.js';
-import type { CredentialInfo } from '../credentials/credential-store.js';
+import { publicCredential } from '../credentials/public-credential.js';
 import type { RequestContext } from '../http/context.js';
 import { Fields } from '../http/fields.js';
 import { detail, HttpError } from '../http/http-error.js';
@@ -21,9 +21,9 @@ const MAX_LIFETIME_MS = 10 * 366 * 86_400_000;
 export function nativeRoutes(): Route[] {
   return [
     { methods: ['GET'], path: '/v1/me', auth: 'required', handler: me },
-    { methods: ['GET'], path: '/v1/credentials', auth: 'required', handler: list },
-    { methods: ['POST'], path: '/v1/credentials', auth: 'required', handler: create },
-    { methods: ['DELETE'], path: '/v1/credentials/:id', auth: 'required', handler: revoke },
+    { methods: ['GET'], path: '/v1/credentials', auth: 'required', scope: CREDENTIALS_SCOPE, handler: list },
+    { methods: ['POST'], path: '/v1/credentials', auth: 'required', scope: CREDENTIALS_SCOPE, handler: create },
+    { methods: ['DELETE'], path: '/v1/credentials/:id', auth: 'required', scope: CREDENTIALS_SCOPE, handler: revoke },
     { methods: ['POST'], path: '/v1/token', auth: 'required', handler: issueToken },
     { methods: ['POST'], path: '/v1/token/revoke', auth: 'required', handler: revokeToken },
     { methods: ['GET'], path: '/.well-known/jwks.json', auth: 'none', handler: jwks },
@@ -37,14 +37,14 @@ async function me(ctx: RequestContext): Promise<Reply> {
 }
 
 async function list(ctx: RequestContext): Promise<Reply> {
-  const principal = requireScope(ctx.user);
+  const principal = ctx.user;
   const userId = await subjectOf(ctx, principal, ctx.query.user);
   const infos = await ctx.tessera.credentials.listForUser(userId);
   return { body: infos.map(publicCredential) };
 }
 
 async function create(ctx: RequestContext): Promise<Reply> {
-  const principal = requireScope(ctx.user);
+  const principal = ctx.user;
   const body = await ctx.body();
   const fields = new Fields(body);
   const name = fields.string('name', { required: true });
@@ -72,7 +72,7 @@ async function create(ctx: RequestContext): Promise<Reply> {
 }
 
 async function revoke(ctx: RequestContext): Promise<Reply> {
-  const principal = requireScope(ctx.user);
+  const principal = ctx.user;
   const id = /^\d{1,15}$/.test(ctx.params.id ?? '') ? Number(ctx.params.id) : 0;
   const info = id > 0 ? await ctx.tessera.credentials.findInfo(id) : undefined;
   // Another user's credential is "not found" to a non-admin: its existence is not theirs to learn.
@@ -90,6 +90,7 @@ async function issueToken(ctx: RequestContext): Promise<Reply> {
   if (principal.credential.kind === 'jwt')
     throw detail(403, 'A JWT cannot be exchanged for another; use the credential it came from.');
   const { tessera } = ctx;
+  const now = tessera.clock();
   const { token, expiresAt } = await issueJwt(
     tessera.keyring,
     { ...tessera.config.jwt, skewMs: tessera.config.clockSkewMs },
@@ -99,13 +100,15 @@ async function issueToken(ctx: RequestContext): Promise<Reply> {
       credentialKind: principal.credential.kind,
       scopes: principal.scopes,
     },
-    tessera.clock(),
+    now,
   );
   return {
     body: {
       access_token: token,
       token_type: 'Bearer',
-      expires_in: Math.round((expiresAt - tessera.clock()) / 1000),
+      // The token's own lifetime, exp − iat (RFC 6749 5.1): `iat` is whole seconds, so
+      // measuring from `now` said 299 whenever the clock was past the half second.
+      expires_in: expiresAt / 1000 - Math.floor(now / 1000),
     },
   };
 }
@@ -148,13 +151,6 @@ async function jwks(ctx: RequestContext): Promise<Reply> {
   return { body: ctx.tessera.keyring.jwks(), headers: { 'Cache-Control': 'public, max-age=300' } };
 }
 
-function requireScope(principal: Principal): Principal {
-  if (principal.scopes !== null && !principal.scopes.includes(CREDENTIALS_SCOPE)) {
-    throw detail(403, `This credential lacks the "${CREDENTIALS_SCOPE}" scope.`);
-  }
-  return principal;
-}
-
 /** The user a request acts for: the caller, or — for an admin — the user it names. */
 async function subjectOf(ctx: RequestContext, principal: Principal, requested: string | undefined): Promise<number> {
   if (requested === undefined || requested === String(principal.user.id)) return principal.user.id;
@@ -178,21 +174,4 @@ function expiryFrom(fields: Fields, value: unknown, now: number): number | null 
     return null;
   }
   return now + ms;
-}
-
-function iso(ms: number | null): string | null {
-  return ms === null ? null : new Date(ms).toISOString();
-}
-
-function publicCredential(info: CredentialInfo): Record<string, unknown> {
-  return {
-    id: info.id,
-    kind: info.kind,
-    name: info.name,
-    prefix: info.prefix,
-    scopes: info.scopes,
-    created_at: iso(info.createdAt),
-    last_used_at: iso(info.lastUsedAt),
-    expires_at: iso(info.expiresAt),
-  };
 }

@@ -15,14 +15,16 @@ import type { UserChanges } from '../users/users.js';
 export function usersRoutes(): Route[] {
   return [
     { methods: ['GET'], path: '/users/users', auth: 'required', handler: list },
-    { methods: ['POST'], path: '/users/users', auth: 'required', handler: create },
+    { methods: ['POST'], path: '/users/users', auth: 'required', scope: USERS_SCOPE, handler: create },
     { methods: ['GET'], path: '/users/users/:id', auth: 'required', handler: retrieve },
-    { methods: ['PATCH', 'PUT'], path: '/users/users/:id', auth: 'required', handler: update },
-    { methods: ['DELETE'], path: '/users/users/:id', auth: 'required', handler: remove },
+    { methods: ['PATCH', 'PUT'], path: '/users/users/:id', auth: 'required', scope: USERS_SCOPE, handler: update },
+    { methods: ['DELETE'], path: '/users/users/:id', auth: 'required', scope: USERS_SCOPE, handler: remove },
   ];
 }
 
 const FORBIDDEN = 'You do not have permission to perform this action.';
+/** Scope a limited credential needs to change users (its own password included). */
+export const USERS_SCOPE = 'users';
 
 async function list(ctx: RequestContext): Promise<Reply> {
   const limit = optionalInt(ctx.query.limit, 'limit', 1, 1000);

@@ -18,5 +18,10 @@ export interface Route {
   path: string;
   /** `required`: the server authenticates (401) and checks CSRF for cookies (403) first. */
   auth: 'none' | 'required';
+  /**
+   * A credential limited by scopes needs this one to use the route; unlimited credentials
+   * (sessions, passwords, unscoped tokens) always may.
+   */
+  scope?: string;
   handler: (ctx: RequestContext) => Promise<Reply>;
 }

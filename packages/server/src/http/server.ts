@@ -120,6 +120,10 @@ export function createHttpServer(tessera: Tessera, options: HttpServerOptions = 
           throw detail(401, result.message, { 'WWW-Authenticate': result.challenge });
         }
         ctx.principal = result.principal;
+        const { scopes } = result.principal;
+        if (route.scope !== undefined && scopes !== null && !scopes.includes(route.scope)) {
+          throw detail(403, `This credential lacks the "${route.scope}" scope.`);
+        }
         if (result.principal.csrfToken !== null && isUnsafe(method)) {
           checkSameOrigin(ctx, { requireReferer: true });
           checkCsrfToken(ctx, result.principal.csrfToken);

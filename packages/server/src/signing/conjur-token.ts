@@ -53,9 +53,12 @@ export function issueConjurToken(
 export function decodeConjurHeader(encoded: string): Record<string, unknown> | string {
   if (encoded.length === 0 || encoded.length > 8192 || !STRICT_BASE64.test(encoded))
     return 'The token is not strict base64.';
+  const bytes = Buffer.from(encoded, 'base64');
+  // Unused bits after the last character must be zero: one token, one spelling (SECURITY H).
+  if (bytes.toString('base64') !== encoded) return 'The token is not strict base64.';
   let value: unknown;
   try {
-    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(Buffer.from(encoded, 'base64')));
+    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
   } catch {
     return 'The token is not JSON.';
   }
@@ -87,7 +90,7 @@ export async function verifyConjurToken(
   const signingKey = await keyring.find(key);
   if (!signingKey) return { ok: false, reason: 'The token names an unknown key.' };
   if (
-    !B64URL.test(signature) ||
+    !isCanonicalB64url(signature) ||
     !verify(null, Buffer.from(canonical(data, timestamp)), signingKey.publicKey, Buffer.from(signature, 'base64url'))
   ) {
     return { ok: false, reason: 'The token signature is invalid.' };
@@ -112,8 +115,8 @@ async function verifyJws(
   ) {
     return { ok: false, reason: 'The token must hold exactly protected, payload and signature.' };
   }
-  if (!B64URL.test(header) || !B64URL.test(payload) || !B64URL.test(signature))
-    return { ok: false, reason: 'The token is not base64url.' };
+  if (!isCanonicalB64url(header) || !isCanonicalB64url(payload) || !isCanonicalB64url(signature))
+    return { ok: false, reason: 'The token is not canonical base64url.' };
   const head = parseObject(header);
   // One algorithm, no `crit`, and `kid` only selects from the local keyring (SECURITY F1, F3, F6).
   if (head?.alg !== 'EdDSA' || typeof head.kid !== 'string' || 'crit' in head) {
@@ -159,6 +162,14 @@ function parseTimestamp(text: string): number | undefined {
   if (!m) return undefined;
   const ms = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]));
   return Number.isNaN(ms) || formatTimestamp(ms) !== text ? undefined : ms;
+}
+
+/**
+ * Base64url whose spare bits after the last whole byte are zero (RFC 4648 3.5), as the JWT
+ * verifier requires: otherwise one signature has many spellings, each a new token.
+ */
+function isCanonicalB64url(text: string): boolean {
+  return B64URL.test(text) && Buffer.from(text, 'base64url').toString('base64url') === text;
 }
 
 function b64url(text: string): string {

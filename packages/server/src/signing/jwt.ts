@@ -27,6 +27,19 @@ export interface JwtClaims {
 export type JwtVerdict = { ok: true; claims: JwtClaims } | { ok: false; reason: string };
 
 const COMPACT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+/**
+ * True when every part is canonical base64url (RFC 4648 3.5): the bits after the last whole
+ * byte are zero. `jose` decodes leniently, so otherwise one signature had up to 16 spellings,
+ * each a separate cache entry — and a revoked token came back at once under another one.
+ */
+function isCanonical(token: string): boolean {
+  return token.split('.').every((part) => {
+    const spareBits = (part.length * 6) % 8;
+    return spareBits !== 6 && (BASE64URL.indexOf(part.at(-1) ?? '') & ((1 << spareBits) - 1)) === 0;
+  });
+}
 
 /** True when the text has the shape of a compact JWS (three base64url parts). */
 export function looksLikeJwt(text: string): boolean {
@@ -74,10 +87,14 @@ export async function verifyJwt(
   now: number,
 ): Promise<JwtVerdict> {
   if (!COMPACT.test(token)) return { ok: false, reason: 'The token is not a compact JWT.' };
+  if (!isCanonical(token)) return { ok: false, reason: 'The token is not canonical base64url.' };
   try {
     const { payload } = await jwtVerify(
       token,
       async (header) => {
+        // RFC 7797's `b64` has no place in a JWT (RFC 7797 7; SECURITY F6). jose honours it
+        // only when listed in `crit` and otherwise reads past it: refuse it either way.
+        if ('b64' in header) throw new errors.JWSInvalid('The b64 header parameter is not allowed.');
         const key = typeof header.kid === 'string' ? await keyring.find(header.kid) : undefined;
         if (!key) throw new errors.JWKSNoMatchingKey();
         return key.publicKey;

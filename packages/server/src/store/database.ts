@@ -4,13 +4,17 @@ import SqliteDatabase from 'better-sqlite3';
 import {
   CompiledQuery,
   type DatabaseConnection,
+  type DatabaseIntrospector,
+  type DatabaseMetadataOptions,
   type DialectAdapter,
   Kysely,
   PostgresDialect,
+  PostgresIntrospector,
   SqliteAdapter,
   SqliteDialect,
   type SqliteDialectConfig,
   SqliteDriver,
+  type TableMetadata,
 } from 'kysely';
 import pg from 'pg';
 import { TesseraError } from '../errors.js';
@@ -112,6 +116,30 @@ class ImmediateSqliteDriver extends SqliteDriver {
 
 const INT8_OID = 20;
 
+/**
+ * Kysely's migrator finds its tables through an introspection query over every schema of
+ * the database, which PostgreSQL fails with 3F000 ("schema … does not exist") when another
+ * schema is dropped while it runs. A sibling deployment's (or a test's) schema going away
+ * must not fail our start, so that query is simply run again.
+ */
+class RetryingIntrospectionPostgresDialect extends PostgresDialect {
+  override createIntrospector(db: Kysely<unknown>): DatabaseIntrospector {
+    return new RetryingPostgresIntrospector(db);
+  }
+}
+
+class RetryingPostgresIntrospector extends PostgresIntrospector {
+  override async getTables(options?: DatabaseMetadataOptions): Promise<TableMetadata[]> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await super.getTables(options);
+      } catch (error) {
+        if (attempt >= 10 || (error as { code?: unknown }).code !== '3F000') throw error;
+      }
+    }
+  }
+}
+
 async function openPostgres(url: string): Promise<Database> {
   const parsed = new URL(url);
   const schema = parsed.searchParams.get('schema');
@@ -137,12 +165,17 @@ async function openPostgres(url: string): Promise<Database> {
     });
     try {
       await client.query(`create schema if not exists "${schema}"`);
+    } catch (error) {
+      // Instances starting together race on "if not exists": the loser gets a unique
+      // violation (23505) or duplicate_schema (42P06), and the schema is there all the same.
+      const code = (error as { code?: string }).code;
+      if (code !== '23505' && code !== '42P06') throw error;
     } finally {
       client.release();
     }
   }
   const db = new Kysely<Schema>({
-    dialect: new PostgresDialect({
+    dialect: new RetryingIntrospectionPostgresDialect({
       pool,
       ...(schema !== null && {
         onCreateConnection: async (connection: DatabaseConnection) => {
