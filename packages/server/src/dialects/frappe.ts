@@ -59,7 +59,12 @@ async function login(ctx: RequestContext): Promise<Reply> {
   const session = await startSession(ctx, usr, pwd, 'frappe');
   if (!session.ok) {
     if (session.reason === 'throttled') throw throttled(session.retryAfterSeconds);
-    throw new HttpError(401, { message: 'Invalid login credentials', exc_type: 'AuthenticationError' });
+    // Every 401 names a scheme (RFC 9110 11.6.1); a session challenge, so no browser pops a Basic dialog.
+    throw new HttpError(
+      401,
+      { message: 'Invalid login credentials', exc_type: 'AuthenticationError' },
+      { 'WWW-Authenticate': ctx.tessera.sessionScheme.challenge },
+    );
   }
   return {
     body: { message: 'Logged In', home_page: '/app', full_name: session.user.username },

@@ -38,7 +38,8 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Rec
     return value as Record<string, unknown>;
   }
   if (type === 'application/x-www-form-urlencoded') {
-    const form: Record<string, unknown> = {};
+    // No prototype: a field named __proto__ is a field like any other.
+    const form: Record<string, unknown> = Object.create(null);
     for (const [key, value] of new URLSearchParams(text)) {
       // A repeated field is ambiguous; keep every value so validation can refuse it.
       const existing = form[key];

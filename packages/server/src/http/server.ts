@@ -89,7 +89,8 @@ export function createHttpServer(tessera: Tessera, options: HttpServerOptions = 
     if (draining) res.setHeader('Connection', 'close');
 
     try {
-      const method = (req.method ?? 'GET') as Method;
+      // HEAD is GET without the body (RFC 9110 9.3.2); node:http leaves the body out itself.
+      const method = (req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET')) as Method;
       const found = ALL_METHODS.includes(method) ? router.find(method as HTTPMethod, req.url ?? '/') : null;
       if (!found) {
         const path = req.url ?? '/';
