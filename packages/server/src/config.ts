@@ -86,12 +86,6 @@ export function resolveConfig(env: NodeJS.ProcessEnv = process.env, overrides: C
         : isPostgres
           ? { kind: 'file', path: '', create: false }
           : { kind: 'file', path: join(dirname(resolve(sqlitePath(databaseUrl))), 'tessera.key'), create: true });
-  if (masterKey.kind === 'file' && masterKey.path === '') {
-    throw new TesseraError(
-      'MASTER_KEY_REQUIRED',
-      'with PostgreSQL every instance must share one master key: set TESSERA_MASTER_KEY or TESSERA_MASTER_KEY_FILE',
-    );
-  }
 
   return {
     host: overrides.host ?? env.TESSERA_HOST ?? '127.0.0.1',

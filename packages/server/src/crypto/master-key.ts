@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Stats } from 'node:fs';
-import { chmod, mkdir, open, readFile, stat } from 'node:fs/promises';
+import { chmod, link, mkdir, open, readFile, stat, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { TesseraError } from '../errors.js';
 
@@ -31,6 +31,13 @@ export function decodeMasterKey(text: string, origin: string): Buffer {
  */
 export async function loadMasterKey(source: MasterKeySource): Promise<Buffer> {
   if (source.kind === 'env') return decodeMasterKey(source.value, 'TESSERA_MASTER_KEY');
+  if (source.path === '') {
+    // Only PostgreSQL leaves the path empty: no file beside a database, and instances must agree.
+    throw new TesseraError(
+      'MASTER_KEY_REQUIRED',
+      'with PostgreSQL every instance must share one master key: set TESSERA_MASTER_KEY or TESSERA_MASTER_KEY_FILE',
+    );
+  }
 
   let info: Stats | undefined;
   try {
@@ -56,22 +63,24 @@ export async function loadMasterKey(source: MasterKeySource): Promise<Buffer> {
 async function createKeyFile(path: string): Promise<Buffer> {
   await mkdir(dirname(path), { recursive: true });
   const key = randomBytes(KEY_BYTES);
-  // 'wx' fails if another process created the file first; then we read theirs.
-  let handle: Awaited<ReturnType<typeof open>>;
-  try {
-    handle = await open(path, 'wx', 0o600);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
-      return loadMasterKey({ kind: 'file', path, create: false });
-    }
-    throw error;
-  }
+  // Written whole to a private temporary file, then linked into place: link() fails if
+  // another process got there first, and nobody ever sees a half-written key file.
+  const temporary = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+  const handle = await open(temporary, 'wx', 0o600);
   try {
     await handle.writeFile(`${key.toString('base64')}\n`);
     await handle.sync();
   } finally {
     await handle.close();
   }
-  await chmod(path, 0o600); // the umask may have narrowed it further; never widened
+  try {
+    await chmod(temporary, 0o600); // the umask may have narrowed it further; never widened
+    await link(temporary, path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    return loadMasterKey({ kind: 'file', path, create: false });
+  } finally {
+    await unlink(temporary).catch(() => undefined);
+  }
   return key;
 }

@@ -1,0 +1,175 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The built CLI (the Vitest global setup compiles `dist/` before any test runs). */
+export const CLI = resolve(dirname(fileURLToPath(import.meta.url)), '../../dist/cli/main.js');
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * The test process's environment without any `TESSERA_*` variable, plus `extra`: a child
+ * sees only the configuration a test gives it.
+ */
+export function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (!name.startsWith('TESSERA_')) env[name] = value;
+  }
+  return { ...env, ...extra };
+}
+
+/**
+ * Runs `node dist/cli/main.js …args` to completion. Standard input gets `input` (or nothing)
+ * and is then closed, so a command reading a password never waits for a terminal.
+ */
+export function runCli(
+  args: string[],
+  options: { cwd: string; env: NodeJS.ProcessEnv; input?: string; timeoutMs?: number },
+): Promise<CliResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      cwd: options.cwd,
+      env: options.env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+    });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`tessera ${args.join(' ')} did not finish in time; stderr: ${stderr}`));
+    }, options.timeoutMs ?? 60_000);
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolvePromise({ code, signal, stdout, stderr });
+    });
+    child.stdin.on('error', () => undefined); // the command may exit before reading stdin
+    child.stdin.end(options.input ?? '');
+  });
+}
+
+/** A `tessera serve` child process that has logged its listening line. */
+export interface ServeProcess {
+  child: ChildProcess;
+  /** `http://127.0.0.1:PORT`, parsed from the first log line. */
+  url: string;
+  port: number;
+  /** The first stdout line, parsed as JSON. */
+  firstLine: Record<string, unknown>;
+  /** When the child was spawned (`performance.now()`). */
+  spawnedAt: number;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves when the child exits; rejects after `timeoutMs`. */
+  exited(timeoutMs: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** SIGKILLs the child if it still runs (test cleanup). */
+  kill(): void;
+}
+
+const LISTENING = /^tessera listening on (http:\/\/127\.0\.0\.1:(\d+))$/;
+
+/**
+ * Spawns `tessera serve --port 0 …args` and waits for its first stdout line, which must be
+ * the JSON log line `tessera listening on http://127.0.0.1:PORT`.
+ */
+export function startServe(
+  args: string[],
+  options: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs?: number },
+): Promise<ServeProcess> {
+  const spawnedAt = performance.now();
+  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', ...args], {
+    cwd: options.cwd,
+    env: options.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8');
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+  });
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolveExit) => {
+    child.on('exit', (code, signal) => resolveExit({ code, signal }));
+  });
+  const kill = () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  };
+
+  return new Promise((resolvePromise, reject) => {
+    let settled = false;
+    const timer = setTimeout(() => {
+      settled = true;
+      kill();
+      reject(new Error(`tessera serve logged no listening line in time; stdout: ${stdout} stderr: ${stderr}`));
+    }, options.timeoutMs ?? 30_000);
+    void exit.then(({ code, signal }) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      reject(new Error(`tessera serve exited (${code ?? signal}) before listening; stderr: ${stderr}`));
+    });
+    child.stdout.on('data', (chunk: string) => {
+      stdout += chunk;
+      const newline = stdout.indexOf('\n');
+      if (settled || newline < 0) return;
+      settled = true;
+      clearTimeout(timer);
+      const line = stdout.slice(0, newline);
+      let firstLine: Record<string, unknown>;
+      try {
+        firstLine = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        kill();
+        reject(new Error(`the first line of tessera serve is not JSON: ${line}`));
+        return;
+      }
+      const match = LISTENING.exec(String(firstLine.msg));
+      if (!match) {
+        kill();
+        reject(new Error(`the first line of tessera serve is not the listening line: ${line}`));
+        return;
+      }
+      resolvePromise({
+        child,
+        url: match[1] as string,
+        port: Number(match[2]),
+        firstLine,
+        spawnedAt,
+        stdout: () => stdout,
+        stderr: () => stderr,
+        exited: (timeoutMs) =>
+          new Promise((resolveExited, rejectExited) => {
+            const t = setTimeout(
+              () => rejectExited(new Error(`tessera serve still running after ${timeoutMs} ms`)),
+              timeoutMs,
+            );
+            void exit.then((result) => {
+              clearTimeout(t);
+              resolveExited(result);
+            });
+          }),
+        kill,
+      });
+    });
+  });
+}
+
+/** Asserts-friendly view of a failed command: its stderr lines (without the final newline). */
+export function stderrLines(result: CliResult): string[] {
+  return result.stderr.replace(/\n$/, '').split('\n');
+}
