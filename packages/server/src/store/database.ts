@@ -5,7 +5,6 @@ import {
   CompiledQuery,
   type DatabaseConnection,
   type DatabaseIntrospector,
-  type DatabaseMetadataOptions,
   type DialectAdapter,
   Kysely,
   PostgresDialect,
@@ -14,6 +13,7 @@ import {
   SqliteDialect,
   type SqliteDialectConfig,
   SqliteDriver,
+  sql,
   type TableMetadata,
 } from 'kysely';
 import pg from 'pg';
@@ -117,26 +117,32 @@ class ImmediateSqliteDriver extends SqliteDriver {
 const INT8_OID = 20;
 
 /**
- * Kysely's migrator finds its tables through an introspection query over every schema of
- * the database, which PostgreSQL fails with 3F000 ("schema … does not exist") when another
- * schema is dropped while it runs. A sibling deployment's (or a test's) schema going away
- * must not fail our start, so that query is simply run again.
+ * Kysely's migrator asks the introspector which tables exist, and Kysely's PostgreSQL
+ * introspector reads every schema of the database — with catalog functions that fail
+ * ("schema … does not exist", "column … does not exist") when another schema's tables are
+ * created or dropped at that moment: a sibling deployment migrating, or a parallel test.
+ * The migrator only needs table names in our own schema, so that is all this one reads.
  */
-class RetryingIntrospectionPostgresDialect extends PostgresDialect {
+class SchemaScopedPostgresDialect extends PostgresDialect {
   override createIntrospector(db: Kysely<unknown>): DatabaseIntrospector {
-    return new RetryingPostgresIntrospector(db);
+    return new SchemaScopedPostgresIntrospector(db);
   }
 }
 
-class RetryingPostgresIntrospector extends PostgresIntrospector {
-  override async getTables(options?: DatabaseMetadataOptions): Promise<TableMetadata[]> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await super.getTables(options);
-      } catch (error) {
-        if (attempt >= 10 || (error as { code?: unknown }).code !== '3F000') throw error;
-      }
-    }
+class SchemaScopedPostgresIntrospector extends PostgresIntrospector {
+  readonly #db: Kysely<unknown>;
+  constructor(db: Kysely<unknown>) {
+    super(db);
+    this.#db = db;
+  }
+
+  override async getTables(): Promise<TableMetadata[]> {
+    const { rows } = await sql<{ schema: string; name: string; kind: string }>`
+      select n.nspname as schema, c.relname as name, c.relkind as kind
+      from pg_catalog.pg_class c
+      join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+      where n.nspname = current_schema() and c.relkind in ('r', 'p', 'v')`.execute(this.#db);
+    return rows.map((row) => ({ schema: row.schema, name: row.name, isView: row.kind === 'v', columns: [] }));
   }
 }
 
@@ -175,7 +181,7 @@ async function openPostgres(url: string): Promise<Database> {
     }
   }
   const db = new Kysely<Schema>({
-    dialect: new RetryingIntrospectionPostgresDialect({
+    dialect: new SchemaScopedPostgresDialect({
       pool,
       ...(schema !== null && {
         onCreateConnection: async (connection: DatabaseConnection) => {
