@@ -10,7 +10,8 @@ import type { Users } from '../users/users.js';
 const SWEEP_INTERVAL_MS = 60_000;
 
 export type LoginOutcome =
-  | { ok: true; user: User }
+  /** `passwordHash`: the stored hash this login was checked against (or replaced it with). */
+  | { ok: true; user: User; passwordHash: string }
   /** Unknown user, wrong password, inactive user: one outcome, deliberately (SECURITY B1). */
   | { ok: false; reason: 'invalid' }
   | { ok: false; reason: 'throttled'; retryAfterSeconds: number };
@@ -68,7 +69,9 @@ export class PasswordLogin {
       });
       return { ok: false, reason: 'invalid' };
     }
-    if (needsRehash) await this.users.rehash(found.user.id, password);
+    const passwordHash = needsRehash
+      ? await this.users.rehash(found.user.id, password)
+      : (found.passwordHash as string);
     await this.throttle.succeeded(username, clientAddress);
     const lastLoginAt = await this.users.recordLogin(found.user.id);
     await this.audit.record('login.succeeded', {
@@ -77,7 +80,7 @@ export class PasswordLogin {
       clientAddress,
       detail: { via },
     });
-    return { ok: true, user: { ...found.user, lastLoginAt } };
+    return { ok: true, user: { ...found.user, lastLoginAt }, passwordHash };
   }
 
   /** Whether an attempt for this username and address would be throttled now; counts nothing. */

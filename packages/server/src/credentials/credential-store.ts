@@ -124,20 +124,26 @@ export class CredentialStore {
   async insertOnePerUser(
     credential: NewCredential,
   ): Promise<{ created: boolean; lookup: string; sealed: string | null }> {
-    const inserted = await this.database.db
-      .insertInto('credentials')
-      .values(this.#values(credential))
-      .onConflict((oc) => oc.column('user_id').where('kind', '=', onePerUserPredicate(credential.kind)).doNothing())
-      .returning(['lookup', 'sealed'])
-      .executeTakeFirst();
-    if (inserted) return { created: true, ...inserted };
-    const existing = await this.database.db
-      .selectFrom('credentials')
-      .select(['lookup', 'sealed'])
-      .where('user_id', '=', credential.userId)
-      .where('kind', '=', credential.kind)
-      .executeTakeFirstOrThrow();
-    return { created: false, ...existing };
+    // The standing row can be deleted (a logout) between the insert that yields to it and
+    // the read of it; then insert again rather than fail.
+    for (let attempt = 1; ; attempt++) {
+      const inserted = await this.database.db
+        .insertInto('credentials')
+        .values(this.#values(credential))
+        .onConflict((oc) => oc.column('user_id').where('kind', '=', onePerUserPredicate(credential.kind)).doNothing())
+        .returning(['lookup', 'sealed'])
+        .executeTakeFirst();
+      if (inserted) return { created: true, ...inserted };
+      const existing = await this.database.db
+        .selectFrom('credentials')
+        .select(['lookup', 'sealed'])
+        .where('user_id', '=', credential.userId)
+        .where('kind', '=', credential.kind)
+        .executeTakeFirst();
+      if (existing) return { created: false, ...existing };
+      if (attempt >= 5)
+        throw new Error(`the ${credential.kind} credential of user ${credential.userId} keeps vanishing`);
+    }
   }
 
   /**

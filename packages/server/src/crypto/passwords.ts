@@ -73,7 +73,14 @@ export class PasswordHasher {
    * the same time as a wrong password (SECURITY B2).
    */
   async verifyDummy(password: string): Promise<void> {
-    this.#dummy ??= this.hash(randomBytes(16).toString('base64'));
+    // Made outside the queue and forgotten if it fails: a busy moment must not leave unknown
+    // usernames failing differently from known ones for the life of the process (B1).
+    this.#dummy ??= argon2
+      .hash(randomBytes(16).toString('base64'), { type: argon2.argon2id, ...this.#params })
+      .catch((error: unknown) => {
+        this.#dummy = undefined;
+        throw error;
+      });
     const dummy = await this.#dummy;
     await this.#gate.run(() => argon2.verify(dummy, password));
   }

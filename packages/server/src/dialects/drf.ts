@@ -3,6 +3,7 @@ import { Fields } from '../http/fields.js';
 import { HttpError, throttled } from '../http/http-error.js';
 import type { Reply, Route } from '../http/routes.js';
 import { publicUser } from '../users/user.js';
+import { CREDENTIALS_SCOPE } from './guards.js';
 
 /**
  * Django REST Framework's authtoken (DESIGN "drf"; seed 002): obtain a token with a username
@@ -12,7 +13,8 @@ export function drfRoutes(): Route[] {
   return [
     { methods: ['POST'], path: '/api-token-auth', auth: 'none', handler: obtainToken },
     { methods: ['GET'], path: '/api/whoami', auth: 'required', handler: whoami },
-    { methods: ['POST'], path: '/api/logout', auth: 'required', handler: logout },
+    // It deletes a credential, so a scope-limited caller needs the credentials scope.
+    { methods: ['POST'], path: '/api/logout', auth: 'required', scope: CREDENTIALS_SCOPE, handler: logout },
   ];
 }
 

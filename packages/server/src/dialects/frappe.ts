@@ -3,6 +3,7 @@ import { Fields } from '../http/fields.js';
 import { detail, HttpError, throttled } from '../http/http-error.js';
 import type { Reply, Route } from '../http/routes.js';
 import { isAdmin } from '../users/user.js';
+import { refuseShortLived } from './guards.js';
 import { endSession, startSession } from './session.js';
 
 /**
@@ -32,6 +33,7 @@ export function frappeRoutes(): Route[] {
 async function generateKeys(ctx: RequestContext): Promise<Reply> {
   const principal = ctx.user;
   if (!isAdmin(principal.user)) throw detail(403, 'Only an admin may generate API keys.');
+  refuseShortLived(principal);
   // An api key carries the user's full authority, so a scope-limited credential may not make
   // one: a new key's scopes must be a subset of its creator's (SECURITY E5).
   if (principal.scopes !== null) throw detail(403, 'A credential limited to scopes may not generate API keys.');

@@ -7,10 +7,9 @@ import { detail, HttpError } from '../http/http-error.js';
 import type { Reply, Route } from '../http/routes.js';
 import { issueJwt, verifyJwt } from '../signing/jwt.js';
 import { isAdmin, publicUser } from '../users/user.js';
+import { CREDENTIALS_SCOPE, refuseShortLived } from './guards.js';
 import { openApiDocument } from './openapi.js';
 
-/** Scope a limited credential needs to list, make or revoke credentials. */
-export const CREDENTIALS_SCOPE = 'credentials';
 const SCOPE = /^[a-z][a-z0-9:._-]{0,63}$/;
 const MAX_LIFETIME_MS = 10 * 366 * 86_400_000;
 
@@ -25,7 +24,7 @@ export function nativeRoutes(): Route[] {
     { methods: ['POST'], path: '/v1/credentials', auth: 'required', scope: CREDENTIALS_SCOPE, handler: create },
     { methods: ['DELETE'], path: '/v1/credentials/:id', auth: 'required', scope: CREDENTIALS_SCOPE, handler: revoke },
     { methods: ['POST'], path: '/v1/token', auth: 'required', handler: issueToken },
-    { methods: ['POST'], path: '/v1/token/revoke', auth: 'required', handler: revokeToken },
+    { methods: ['POST'], path: '/v1/token/revoke', auth: 'required', scope: CREDENTIALS_SCOPE, handler: revokeToken },
     { methods: ['GET'], path: '/.well-known/jwks.json', auth: 'none', handler: jwks },
     { methods: ['GET'], path: '/openapi.json', auth: 'none', handler: async () => ({ body: openApiDocument() }) },
   ];
@@ -45,6 +44,7 @@ async function list(ctx: RequestContext): Promise<Reply> {
 
 async function create(ctx: RequestContext): Promise<Reply> {
   const principal = ctx.user;
+  refuseShortLived(principal);
   const body = await ctx.body();
   const fields = new Fields(body);
   const name = fields.string('name', { required: true });

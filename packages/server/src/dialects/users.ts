@@ -2,10 +2,11 @@ import type { Principal } from '../auth/principal.js';
 import { type ErrorCode, isTesseraError } from '../errors.js';
 import type { RequestContext } from '../http/context.js';
 import { Fields } from '../http/fields.js';
-import { detail, HttpError } from '../http/http-error.js';
+import { detail, HttpError, throttled } from '../http/http-error.js';
 import type { Reply, Route } from '../http/routes.js';
 import { isAdmin, publicUser } from '../users/user.js';
 import type { UserChanges } from '../users/users.js';
+import { USERS_SCOPE } from './guards.js';
 
 /**
  * Keystone-API's users API (seed 000): `/users/users/` and `/users/users/{id}/`. Any signed-in
@@ -23,8 +24,6 @@ export function usersRoutes(): Route[] {
 }
 
 const FORBIDDEN = 'You do not have permission to perform this action.';
-/** Scope a limited credential needs to change users (its own password included). */
-export const USERS_SCOPE = 'users';
 
 async function list(ctx: RequestContext): Promise<Reply> {
   const limit = optionalInt(ctx.query.limit, 'limit', 1, 1000);
@@ -123,9 +122,18 @@ async function requireCurrentPassword(
   current: string | undefined,
 ): Promise<void> {
   if (current === undefined) throw new HttpError(400, { current_password: ['This field is required.'] });
-  const found = await ctx.tessera.users.findForLogin(actor.user.username);
-  const check = found?.passwordHash ? await ctx.tessera.hasher.verify(found.passwordHash, current) : { ok: false };
-  if (!check.ok) throw new HttpError(400, { current_password: ['The current password is incorrect.'] });
+  // The same throttled, audited check as a login: a stolen session must not become an
+  // unlimited password-guessing oracle.
+  const outcome = await ctx.tessera.passwordLogin.attempt({
+    username: actor.user.username,
+    password: current,
+    clientAddress: ctx.clientAddress,
+    via: 'password-change',
+  });
+  if (!outcome.ok) {
+    if (outcome.reason === 'throttled') throw throttled(outcome.retryAfterSeconds);
+    throw new HttpError(400, { current_password: ['The current password is incorrect.'] });
+  }
 }
 
 function userId(ctx: RequestContext): number {

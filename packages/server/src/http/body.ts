@@ -29,8 +29,9 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Rec
     let value: unknown;
     try {
       value = JSON.parse(text);
-    } catch (error) {
-      throw detail(400, `JSON parse error - ${(error as Error).message}`);
+    } catch {
+      // A fixed message: the parser's own quotes the body, which may hold a password.
+      throw detail(400, 'JSON parse error: the body is not valid JSON.');
     }
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
       throw detail(400, 'Request body must be a JSON object.');

@@ -121,8 +121,9 @@ export class BasicScheme implements HeaderScheme {
         ? authFailure('THROTTLED', CHALLENGE, undefined, outcome.retryAfterSeconds)
         : fail('INVALID_CREDENTIALS');
     }
-    const found = await this.users.findWithHashById(outcome.user.id);
-    if (found?.passwordHash) this.#remember(tag, { userId: outcome.user.id, hashTag: hashTag(found.passwordHash) });
+    // Remember the hash this password was checked against, not whatever is stored by now: a
+    // password change racing this check must not leave the old password remembered.
+    this.#remember(tag, { userId: outcome.user.id, hashTag: hashTag(outcome.passwordHash) });
     return {
       ok: true,
       principal: { user: outcome.user, credential: { kind: 'password', id: 0 }, scopes: null, csrfToken: null },

@@ -19,6 +19,8 @@ interface Verified {
   sourceId: number;
   scopes: string[] | null;
   jti: string;
+  /** Seconds since the epoch. */
+  iat: number;
 }
 
 /**
@@ -53,7 +55,7 @@ export class BearerJwtScheme implements HeaderScheme {
 
   /** Forgets a token at once (after its jti was put on the deny-list). */
   forget(token: string): void {
-    this.#cache.delete(token);
+    this.#cache.revoke(token);
   }
 
   async authenticate(credentials: string): Promise<AuthResult> {
@@ -61,6 +63,7 @@ export class BearerJwtScheme implements HeaderScheme {
     const cached = this.#cache.get(credentials, now);
     if (cached && now - cached.checkedAt < RECHECK_MS) return { ok: true, principal: cached.value.principal };
 
+    const generation = this.#cache.generation;
     let token: Verified;
     let expiresAt = 0;
     if (cached) {
@@ -75,6 +78,7 @@ export class BearerJwtScheme implements HeaderScheme {
         sourceId: claims.cid,
         scopes: claims.scope === undefined ? null : claims.scope.split(' ').filter(Boolean),
         jti: claims.jti,
+        iat: claims.iat,
       };
       expiresAt = claims.exp * 1000;
     }
@@ -89,19 +93,27 @@ export class BearerJwtScheme implements HeaderScheme {
       scopes: token.scopes,
       csrfToken: null,
     };
-    if (cached) this.#cache.refresh(credentials, { token, principal }, now);
-    else this.#cache.set(credentials, { token, principal }, expiresAt, now);
+    if (cached) this.#cache.refresh(credentials, { token, principal }, now, generation);
+    else this.#cache.set(credentials, { token, principal }, expiresAt, now, generation);
     return { ok: true, principal };
   }
 
   /** The token's user if it is active, its source credential exists and its jti is not denied. */
-  async #stillValid({ userId, sourceId, jti }: Verified): Promise<Principal['user'] | undefined> {
+  async #stillValid({ userId, sourceId, jti, iat }: Verified): Promise<Principal['user'] | undefined> {
     const { db } = this.database;
     const row = await db.selectFrom('users').selectAll().where('id', '=', userId).executeTakeFirst();
     if (row?.is_active !== 1) return undefined;
     if (sourceId > 0) {
-      const exists = await db.selectFrom('credentials').select('id').where('id', '=', sourceId).executeTakeFirst();
-      if (!exists) return undefined;
+      const source = await db
+        .selectFrom('credentials')
+        .select(['created_at', 'expires_at'])
+        .where('id', '=', sourceId)
+        .executeTakeFirst();
+      // Gone, expired, or replaced in place after the token was bought (a Frappe secret
+      // regenerated keeps its row but restamps created_at): the token goes with it.
+      const now = this.clock();
+      if (!source || (source.expires_at !== null && source.expires_at <= now)) return undefined;
+      if (Math.floor(source.created_at / 1000) > iat) return undefined;
     }
     const denied = await db.selectFrom('revoked_jtis').select('jti').where('jti', '=', jti).executeTakeFirst();
     return denied ? undefined : userFromRow(row);

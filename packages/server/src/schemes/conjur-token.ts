@@ -44,6 +44,7 @@ export class ConjurTokenScheme implements HeaderScheme {
       return authFailure('MALFORMED_CREDENTIALS', CHALLENGE, `Malformed token header; expected ${this.form}.`);
     }
     const now = this.clock();
+    const generation = this.#cache.generation;
     const cached = this.#cache.get(encoded, now);
     if (cached) {
       if (now - cached.checkedAt < RECHECK_MS) return { ok: true, principal: cached.value };
@@ -53,7 +54,7 @@ export class ConjurTokenScheme implements HeaderScheme {
         return authFailure('INVALID_CREDENTIALS', CHALLENGE, 'The token’s user is unknown or inactive.');
       }
       const principal = { ...cached.value, user };
-      this.#cache.refresh(encoded, principal, now);
+      this.#cache.refresh(encoded, principal, now, generation);
       return { ok: true, principal };
     }
 
@@ -65,7 +66,7 @@ export class ConjurTokenScheme implements HeaderScheme {
     if (!user?.isActive)
       return authFailure('INVALID_CREDENTIALS', CHALLENGE, 'The token’s user is unknown or inactive.');
     const principal: Principal = { user, credential: { kind: 'conjur-token', id: 0 }, scopes: null, csrfToken: null };
-    this.#cache.set(encoded, principal, verdict.claims.expiresAt + this.limits.skewMs, now);
+    this.#cache.set(encoded, principal, verdict.claims.expiresAt + this.limits.skewMs, now, generation);
     return { ok: true, principal };
   }
 }

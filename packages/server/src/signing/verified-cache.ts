@@ -7,6 +7,7 @@
  */
 export class VerifiedCache<T> {
   readonly #entries = new Map<string, { value: T; expiresAt: number; checkedAt: number }>();
+  #generation = 0;
 
   constructor(private readonly maxEntries: number) {}
 
@@ -20,8 +21,17 @@ export class VerifiedCache<T> {
     return entry;
   }
 
-  set(token: string, value: T, expiresAt: number, checkedAt: number): void {
-    if (this.maxEntries <= 0) return;
+  /**
+   * Bumped by every {@link forget}. A caller reads it before checking the database and
+   * passes it to {@link set}: a revocation that lands during the check then keeps the
+   * entry out, instead of the check caching a token that was revoked meanwhile.
+   */
+  get generation(): number {
+    return this.#generation;
+  }
+
+  set(token: string, value: T, expiresAt: number, checkedAt: number, generation = this.#generation): void {
+    if (this.maxEntries <= 0 || generation !== this.#generation) return;
     this.#entries.delete(token);
     if (this.#entries.size >= this.maxEntries) {
       const oldest = this.#entries.keys().next().value;
@@ -31,12 +41,20 @@ export class VerifiedCache<T> {
   }
 
   /** Records a fresh confirmation (and the re-read value) without extending the expiry. */
-  refresh(token: string, value: T, checkedAt: number): void {
+  refresh(token: string, value: T, checkedAt: number, generation = this.#generation): void {
     const entry = this.#entries.get(token);
-    if (entry) {
+    if (generation !== this.#generation) {
+      this.#entries.delete(token);
+    } else if (entry) {
       entry.value = value;
       entry.checkedAt = checkedAt;
     }
+  }
+
+  /** Forgets one token for good: like {@link delete}, and an in-flight check cannot re-add it. */
+  revoke(token: string): void {
+    this.#generation++;
+    this.#entries.delete(token);
   }
 
   delete(token: string): void {
@@ -45,6 +63,7 @@ export class VerifiedCache<T> {
 
   /** Forgets every entry the predicate picks (a revoked credential's tokens, a user's). */
   forget(predicate: (value: T) => boolean): void {
+    this.#generation++;
     for (const [token, entry] of this.#entries) if (predicate(entry.value)) this.#entries.delete(token);
   }
 

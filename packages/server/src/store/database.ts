@@ -198,6 +198,9 @@ export function redact(url: string): string {
   try {
     const parsed = new URL(url);
     if (parsed.password) parsed.password = '***';
+    // The pg driver also takes a password from the query string.
+    for (const name of ['password', 'sslpassword'])
+      if (parsed.searchParams.has(name)) parsed.searchParams.set(name, '***');
     return parsed.toString();
   } catch {
     return url.replace(/\/\/[^@/]*@/, '//***@');

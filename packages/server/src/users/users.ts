@@ -204,9 +204,10 @@ export class Users {
   }
 
   /** Replaces a stored hash after a login found it weaker than policy (SECURITY A2). */
-  async rehash(id: number, password: string): Promise<void> {
+  async rehash(id: number, password: string): Promise<string> {
     const hash = await this.hasher.hash(password);
     await this.database.db.updateTable('users').set({ password_hash: hash }).where('id', '=', id).execute();
+    return hash;
   }
 
   /** Stamps the user's last login; returns the time stamped. */
