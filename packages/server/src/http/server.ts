@@ -128,6 +128,10 @@ export function createHttpServer(tessera: Tessera, options: HttpServerOptions = 
         if (result.principal.csrfToken !== null && isUnsafe(method)) {
           checkSameOrigin(ctx, { requireReferer: true });
           checkCsrfToken(ctx, result.principal.csrfToken);
+        } else if (isUnsafe(method) && /^basic\s/i.test(ctx.header('authorization') ?? '')) {
+          // Browsers replay cached Basic credentials on their own, like cookies: refuse a
+          // cross-site request. Scripts send no Origin and pass.
+          checkSameOrigin(ctx, { requireReferer: false });
         }
       }
       send(res, await route.handler(ctx));
