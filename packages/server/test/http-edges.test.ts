@@ -192,7 +192,7 @@ describeEachDatabase('HTTP edges', (kind) => {
       const response = await postLogin(body);
       expect(response.status, JSON.stringify(body)).toBe(400);
       expect(response.headers.get('content-type')).toBe('application/json');
-      expect(await response.json()).toMatchObject({ detail: expect.stringMatching(/^JSON parse error - /) });
+      expect(await response.json()).toMatchObject({ detail: expect.stringMatching(/^JSON parse error/) });
     }
     const patch = await fetch(`${server.url}/users/users/1/`, {
       method: 'PATCH',
@@ -200,7 +200,7 @@ describeEachDatabase('HTTP edges', (kind) => {
       body: '{"email": ',
     });
     expect(patch.status).toBe(400);
-    expect(await patch.json()).toMatchObject({ detail: expect.stringMatching(/^JSON parse error - /) });
+    expect(await patch.json()).toMatchObject({ detail: expect.stringMatching(/^JSON parse error/) });
   });
 
   it('refuses a JSON body that is not an object with 400, even one holding the right credentials', async () => {
