@@ -1,3 +1,12 @@
+import {
+  BasicAuthentication,
+  Client,
+  ConjurAuthentication,
+  isHTTPError,
+  isNetworkError,
+  isRedirectError,
+  isTimeoutError,
+} from '@tessera/client';
 import type { Command } from 'commander';
 import { CliError, readPasswordFromStdin } from './common.js';
 
@@ -6,9 +15,12 @@ interface ServerOptions {
   login?: string;
 }
 
+const TIMEOUT_MS = 30_000;
+
 /**
  * `tessera authn …`: Conjur's authn flow against a running server, like Conjur's own CLI —
  * login (password → API key), authenticate (API key → token, `-H` for the header), whoami.
+ * The HTTP side is `@tessera/client`'s BasicAuthentication and ConjurAuthentication.
  */
 export function registerAuthnCommands(program: Command): void {
   const authn = program.command('authn').description('Conjur-style authentication against a Tessera server');
@@ -21,21 +33,24 @@ export function registerAuthnCommands(program: Command): void {
     .description('exchange the password (read from standard input) for the API key, printed on standard output')
     .action(async (options: ServerOptions) => {
       const login = requireLogin(options);
+      const url = serverUrl(options);
       const password = await readPasswordFromStdin();
-      const response = await call(options, '/api/authn/users/login', {
-        headers: { authorization: basic(login, password) },
+      const client = new Client({
+        baseUrl: url,
+        timeoutMs: TIMEOUT_MS,
+        auth: new BasicAuthentication({ username: login, password }),
       });
-      process.stdout.write(`${await response.text()}\n`);
+      const apiKey = await explain(url, client.get<string>('/api/authn/users/login', { responseType: 'text' }));
+      process.stdout.write(`${apiKey}\n`);
     });
 
   common(authn.command('authenticate'))
     .description('exchange the API key (env TESSERA_API_KEY, or standard input) for a signed token')
     .option('-H, --header', 'print the ready Authorization header instead of the token JSON')
     .action(async (options: ServerOptions & { header?: boolean }) => {
-      const token = await authenticate(options);
-      process.stdout.write(
-        options.header ? `Authorization: Token token="${Buffer.from(token).toString('base64')}"\n` : `${token}\n`,
-      );
+      const { auth, url } = await conjur(options);
+      const token = await explain(url, auth.token());
+      process.stdout.write(options.header ? `Authorization: ${token.header}\n` : `${token.raw}\n`);
     });
 
   common(authn.command('whoami'))
@@ -43,23 +58,19 @@ export function registerAuthnCommands(program: Command): void {
       'authenticate with the API key (env TESSERA_API_KEY, or standard input) and print who the token belongs to',
     )
     .action(async (options: ServerOptions) => {
-      const token = await authenticate(options);
-      const response = await call(options, '/api/authn/whoami', {
-        headers: { authorization: `Token token="${Buffer.from(token).toString('base64')}"` },
-      });
-      process.stdout.write(`${await response.text()}\n`);
+      const { auth, url } = await conjur(options);
+      const client = new Client({ baseUrl: url, timeoutMs: TIMEOUT_MS, auth });
+      const body = await explain(url, client.get<string>('/api/authn/whoami', { responseType: 'text' }));
+      process.stdout.write(`${body}\n`);
     });
 }
 
-async function authenticate(options: ServerOptions): Promise<string> {
+/** A ConjurAuthentication for the login and the API key (env TESSERA_API_KEY, or standard input). */
+async function conjur(options: ServerOptions): Promise<{ auth: ConjurAuthentication; url: URL }> {
   const login = requireLogin(options);
-  const apiKey = process.env.TESSERA_API_KEY ?? (await readPasswordFromStdin());
-  const response = await call(options, `/api/authn/users/${encodeURIComponent(login)}/authenticate`, {
-    method: 'POST',
-    headers: { 'content-type': 'text/plain' },
-    body: apiKey.trim(),
-  });
-  return response.text();
+  const url = serverUrl(options);
+  const apiKey = (process.env.TESSERA_API_KEY ?? (await readPasswordFromStdin())).trim();
+  return { auth: new ConjurAuthentication({ url, login, apiKey, timeoutMs: TIMEOUT_MS }), url };
 }
 
 function requireLogin(options: ServerOptions): string {
@@ -67,27 +78,32 @@ function requireLogin(options: ServerOptions): string {
   return options.login;
 }
 
-function basic(login: string, secret: string): string {
-  return `Basic ${Buffer.from(`${login}:${secret}`, 'utf8').toString('base64')}`;
-}
-
-async function call(options: ServerOptions, path: string, init: RequestInit): Promise<Response> {
-  let url: URL;
+function serverUrl(options: ServerOptions): URL {
   try {
-    url = new URL(path, options.url);
+    return new URL(options.url);
   } catch {
     throw new CliError(`--url ${options.url} is not a URL`);
   }
-  let response: Response;
+}
+
+/** Turns the client's typed errors into one-line CLI failures. */
+async function explain<T>(url: URL, pending: Promise<T>): Promise<T> {
   try {
-    response = await fetch(url, { ...init, signal: AbortSignal.timeout(30_000) });
+    return await pending;
   } catch (error) {
-    throw new CliError(
-      `cannot reach ${url.origin}: ${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}`,
-    );
+    if (isHTTPError(error)) {
+      if (error.status === 401) throw new CliError('the server refused the credentials (401)');
+      const body = typeof error.body === 'string' ? error.body : JSON.stringify(error.body ?? '');
+      throw new CliError(`the server answered ${error.status}: ${body.slice(0, 200)}`);
+    }
+    if (isNetworkError(error)) {
+      const cause = error.cause instanceof Error ? error.cause : undefined;
+      const reason = cause?.cause instanceof Error ? cause.cause.message : (cause?.message ?? error.message);
+      throw new CliError(`cannot reach ${url.origin}: ${reason}`);
+    }
+    if (isTimeoutError(error))
+      throw new CliError(`cannot reach ${url.origin}: no answer within ${TIMEOUT_MS / 1000} s`);
+    if (isRedirectError(error)) throw new CliError(error.message);
+    throw error;
   }
-  if (response.status === 401) throw new CliError('the server refused the credentials (401)');
-  if (!response.ok)
-    throw new CliError(`the server answered ${response.status}: ${(await response.text()).slice(0, 200)}`);
-  return response;
 }
