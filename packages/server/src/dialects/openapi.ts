@@ -130,6 +130,18 @@ const PATHS: Record<string, Record<string, Op>> = {
       responses: { 204: 'revoked', 400: 'not a valid token', 404: 'not yours' },
     },
   },
+  '/v1/introspect': {
+    post: {
+      summary:
+        'RFC 7662 introspection of an Authorization value (caller needs the introspect scope) → {active, sub, username, scope, exp, kind, roles}',
+      body: { type: 'object', required: ['token'], properties: { token: { type: 'string' } } },
+      responses: {
+        200: '{"active": true, …} or {"active": false}',
+        400: 'no token',
+        403: 'lacks the introspect scope',
+      },
+    },
+  },
   '/.well-known/jwks.json': {
     get: {
       summary: 'Public keys that verify Tessera JWTs and Conjur tokens (RFC 7517)',

@@ -5,6 +5,7 @@ import pino, { type Logger } from 'pino';
 import { conjurRoutes } from '../dialects/conjur.js';
 import { drfRoutes } from '../dialects/drf.js';
 import { frappeRoutes } from '../dialects/frappe.js';
+import { introspectionRoutes } from '../dialects/introspection.js';
 import { nativeRoutes } from '../dialects/native.js';
 import { sessionRoutes } from '../dialects/session.js';
 import { usersRoutes } from '../dialects/users.js';
@@ -65,6 +66,7 @@ export function createHttpServer(tessera: Tessera, options: HttpServerOptions = 
     ...drfRoutes(),
     ...frappeRoutes(),
     ...nativeRoutes(),
+    ...introspectionRoutes(),
     ...conjurRoutes(),
   ];
   const noop = () => undefined;
