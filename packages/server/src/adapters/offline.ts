@@ -1,4 +1,5 @@
-import { createLocalJWKSet, errors, type JSONWebKeySet, type JWTVerifyGetKey, jwtVerify } from 'jose';
+import { createLocalJWKSet, type JSONWebKeySet, type JWTVerifyGetKey, jwtVerify } from 'jose';
+import { joseFailureReason } from '../signing/jwt.js';
 import type { VerifiedPrincipal, Verifier, VerifyInput, VerifyResult } from './verifier.js';
 
 /** `offline`: verify Bearer JWTs with the public keys the server publishes. */
@@ -112,7 +113,7 @@ export class OfflineVerifier implements Verifier {
           retryAfterSeconds: 5,
         };
       }
-      return invalid(reasonOf(error));
+      return invalid(joseFailureReason(error));
     }
   }
 
@@ -175,13 +176,4 @@ function maxAgeMs(cacheControl: string | null, fallbackMs = 300_000): number {
 
 function invalid(reason: string): VerifyResult {
   return { ok: false, status: 401, detail: reason, challenge: INVALID };
-}
-
-function reasonOf(error: unknown): string {
-  if (error instanceof errors.JWTExpired) return 'The token has expired.';
-  if (error instanceof errors.JWKSNoMatchingKey) return 'The token names an unknown key.';
-  if (error instanceof errors.JWSSignatureVerificationFailed) return 'The token signature is invalid.';
-  if (error instanceof errors.JOSEAlgNotAllowed) return 'The token algorithm is not allowed.';
-  if (error instanceof errors.JWTClaimValidationFailed) return `The token claim "${error.claim}" is invalid.`;
-  return 'The token is invalid.';
 }

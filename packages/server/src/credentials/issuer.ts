@@ -47,20 +47,7 @@ export class CredentialIssuer {
       await this.#issued(info.id, 'drf-login', userId, actor);
       return key;
     }
-    const context = drfContext(userId);
-    const standing = await this.credentials.insertOnePerUser({
-      kind: 'drf',
-      userId,
-      lookup: digestSecret(key),
-      sealed: this.sealer.seal(key, context),
-      prefix: key.slice(0, 6),
-    });
-    if (standing.created) {
-      await this.audit.record('credential.created', { ...actor, subjectId: userId, detail: { kind: 'drf' } });
-      return key;
-    }
-    if (standing.sealed === null) throw new Error('a per-user DRF token has no sealed copy');
-    return this.sealer.unseal(standing.sealed, context);
+    return this.#sealedOnePerUser('drf', userId, key, drfContext(userId), null, actor);
   }
 
   /**
@@ -89,21 +76,35 @@ export class CredentialIssuer {
 
   /** The user's Conjur API key: the same one at every login until it is rotated. */
   async conjurApiKey(userId: number, actor: Actor): Promise<string> {
-    const key = newConjurApiKey();
-    const context = conjurContext(userId);
+    return this.#sealedOnePerUser('conjur', userId, newConjurApiKey(), conjurContext(userId), 'conjur api key', actor);
+  }
+
+  /**
+   * The user's one credential of a kind that must be handed out again: `secret` is stored
+   * (digest + sealed copy) if the user has none yet; otherwise the standing one is unsealed.
+   * Racing callers converge on one row through the partial unique index.
+   */
+  async #sealedOnePerUser(
+    kind: 'drf' | 'conjur',
+    userId: number,
+    secret: string,
+    context: string,
+    name: string | null,
+    actor: Actor,
+  ): Promise<string> {
     const standing = await this.credentials.insertOnePerUser({
-      kind: 'conjur',
+      kind,
       userId,
-      lookup: digestSecret(key),
-      sealed: this.sealer.seal(key, context),
-      name: 'conjur api key',
-      prefix: key.slice(0, 6),
+      lookup: digestSecret(secret),
+      sealed: this.sealer.seal(secret, context),
+      name,
+      prefix: secret.slice(0, 6),
     });
     if (standing.created) {
-      await this.audit.record('credential.created', { ...actor, subjectId: userId, detail: { kind: 'conjur' } });
-      return key;
+      await this.audit.record('credential.created', { ...actor, subjectId: userId, detail: { kind } });
+      return secret;
     }
-    if (standing.sealed === null) throw new Error('a Conjur API key has no sealed copy');
+    if (standing.sealed === null) throw new Error(`a ${kind} credential has no sealed copy`);
     return this.sealer.unseal(standing.sealed, context);
   }
 

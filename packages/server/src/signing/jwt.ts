@@ -128,11 +128,12 @@ export async function verifyJwt(
       claims: { sub, jti, exp, iat, cid: cid as number, ckind, ...(scope !== undefined && { scope }) },
     };
   } catch (error) {
-    return { ok: false, reason: error instanceof errors.JOSEError ? reasonOf(error) : 'The token is invalid.' };
+    return { ok: false, reason: joseFailureReason(error) };
   }
 }
 
-function reasonOf(error: InstanceType<typeof errors.JOSEError>): string {
+/** A client-facing reason for a jose verification failure (also used by offline middleware). */
+export function joseFailureReason(error: unknown): string {
   if (error instanceof errors.JWTExpired) return 'The token has expired.';
   if (error instanceof errors.JWKSNoMatchingKey) return 'The token names an unknown key.';
   if (error instanceof errors.JWSSignatureVerificationFailed) return 'The token signature is invalid.';
