@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { Clock } from '../clock.js';
 import type { Database } from '../store/database.js';
 import type { CredentialsTable } from '../store/schema.js';
-import { type User, userFromRow } from '../users/user.js';
+import { USER_COLUMNS, type User, userFromRow } from '../users/user.js';
 
 /**
  * The kinds of rows in the credentials table. `drf` is DRF's one token per user (sealed so
@@ -82,15 +82,7 @@ export class CredentialStore {
         'c.revoked_at',
         'c.secret_digest',
         'c.sealed',
-        'u.id',
-        'u.username',
-        'u.email',
-        'u.is_active',
-        'u.roles',
-        'u.password_hash',
-        'u.created_at',
-        'u.updated_at',
-        'u.last_login_at',
+        ...USER_COLUMNS,
       ])
       .where('c.kind', '=', kind)
       .where('c.lookup', '=', lookup)

@@ -3,7 +3,7 @@ import type { Clock } from '../clock.js';
 import type { RevocationEvents } from '../credentials/revocation-events.js';
 import { digestSecret, randomSecret } from '../crypto/secrets.js';
 import type { Database } from '../store/database.js';
-import { type User, userFromRow } from '../users/user.js';
+import { USER_COLUMNS, type User, userFromRow } from '../users/user.js';
 
 export const SESSION_KIND = 'session';
 
@@ -76,21 +76,7 @@ export class SessionStore {
     const row = await this.database.db
       .selectFrom('credentials as c')
       .innerJoin('users as u', 'u.id', 'c.user_id')
-      .select([
-        'c.id as credential_id',
-        'c.last_used_at',
-        'c.expires_at',
-        'c.revoked_at',
-        'u.id',
-        'u.username',
-        'u.email',
-        'u.is_active',
-        'u.roles',
-        'u.password_hash',
-        'u.created_at',
-        'u.updated_at',
-        'u.last_login_at',
-      ])
+      .select(['c.id as credential_id', 'c.last_used_at', 'c.expires_at', 'c.revoked_at', ...USER_COLUMNS])
       .where('c.kind', '=', SESSION_KIND)
       .where('c.lookup', '=', digestSecret(secret))
       .executeTakeFirst();

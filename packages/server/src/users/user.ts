@@ -22,6 +22,19 @@ export function isAdmin(user: Pick<User, 'roles'>): boolean {
 
 type UserRow = Omit<UsersTable, 'id'> & { id: number };
 
+/** The user columns, as `u.*` refs, for queries that join users to what a user holds. */
+export const USER_COLUMNS = [
+  'u.id',
+  'u.username',
+  'u.email',
+  'u.is_active',
+  'u.roles',
+  'u.password_hash',
+  'u.created_at',
+  'u.updated_at',
+  'u.last_login_at',
+] as const;
+
 export function userFromRow(row: UserRow): User {
   return {
     id: row.id,
