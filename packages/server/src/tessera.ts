@@ -84,11 +84,12 @@ export async function openTessera(config: TesseraConfig, options: OpenOptions = 
     { idleMs: config.session.idleMs, absoluteMs: config.session.absoluteMs },
     deriveKey(masterKey, 'tessera csrf v1'),
     events,
+    config.tokenCacheEntries,
   );
   const users = new Users(database, hasher, sessions, audit, clock, events);
   const throttle = new LoginThrottle(database, clock, config.throttle);
   const passwordLogin = new PasswordLogin(users, hasher, throttle, sessions, audit, clock);
-  const credentials = new CredentialStore(database, clock);
+  const credentials = new CredentialStore(database, clock, events, config.tokenCacheEntries);
   const issuer = new CredentialIssuer(credentials, sealer, audit, config.drfTokens, events);
   const keyring = new Keyring(database, sealer, clock, {
     rotationMs: config.signingKeyRotationMs,

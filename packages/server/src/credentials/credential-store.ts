@@ -1,8 +1,10 @@
 import { sql } from 'kysely';
 import type { Clock } from '../clock.js';
+import { VerifiedCache } from '../signing/verified-cache.js';
 import type { Database } from '../store/database.js';
 import type { CredentialsTable } from '../store/schema.js';
 import { USER_COLUMNS, type User, userFromRow } from '../users/user.js';
+import type { RevocationEvents } from './revocation-events.js';
 
 /**
  * The kinds of rows in the credentials table. `drf` is DRF's one token per user (sealed so
@@ -45,6 +47,9 @@ export interface NewCredential {
   expiresAt?: number | null;
 }
 
+/** How long a credential read from the database is answered from memory. */
+export const RECENT_MS = 1_000;
+
 /** `last_used_at` moves at most once a minute per credential: no write per request. */
 export const TOUCH_INTERVAL_MS = 60_000;
 
@@ -55,10 +60,18 @@ type Row = Pick<
 
 /** Storage of the opaque credential kinds in DESIGN's single credentials table. */
 export class CredentialStore {
+  readonly #recent: VerifiedCache<FoundCredential>;
+
   constructor(
     private readonly database: Database,
     private readonly clock: Clock,
-  ) {}
+    events: RevocationEvents,
+    cacheEntries = 100_000,
+  ) {
+    this.#recent = new VerifiedCache(cacheEntries);
+    events.onCredentialRevoked((id) => this.#recent.forget((found) => found.info.id === id));
+    events.onUserChanged((id) => this.#recent.forget((found) => found.user.id === id));
+  }
 
   /**
    * The credential whose lookup value this is, if it exists, is not revoked and has not
@@ -66,6 +79,17 @@ export class CredentialStore {
    * their active flag, so schemes can say "inactive" in their dialect's words.
    */
   async find(kind: CredentialKind, lookup: string): Promise<FoundCredential | undefined> {
+    // A credential read in the last second is answered from memory: the hot path then costs
+    // no query. Changes made here reach this cache at once (revocation events); changes made
+    // by another instance within RECENT_MS — DESIGN's bound for revocation across instances.
+    const now = this.clock();
+    const key = `${kind}\u0000${lookup}`;
+    const recent = this.#recent.get(key, now);
+    if (recent) {
+      const { expiresAt } = recent.value.info;
+      return expiresAt !== null && expiresAt <= now ? undefined : recent.value;
+    }
+    const generation = this.#recent.generation;
     const row = await this.database.db
       .selectFrom('credentials as c')
       .innerJoin('users as u', 'u.id', 'c.user_id')
@@ -88,15 +112,19 @@ export class CredentialStore {
       .where('c.lookup', '=', lookup)
       .executeTakeFirst();
     if (!row || row.revoked_at !== null) return undefined;
-    if (row.expires_at !== null && row.expires_at <= this.clock()) return undefined;
+    if (row.expires_at !== null && row.expires_at <= now) return undefined;
     const info = infoFromRow({ ...row, id: row.credential_id, created_at: row.credential_created_at });
-    return { info, user: userFromRow(row), secretDigest: row.secret_digest, sealed: row.sealed };
+    const found = { info, user: userFromRow(row), secretDigest: row.secret_digest, sealed: row.sealed };
+    this.#recent.set(key, found, now + RECENT_MS, now, generation);
+    return found;
   }
 
   /** Records use, at most once a minute per credential. */
   async touch(info: CredentialInfo): Promise<void> {
     const now = this.clock();
     if (info.lastUsedAt !== null && now - info.lastUsedAt < TOUCH_INTERVAL_MS) return;
+    // Recorded on the (possibly remembered) object too, so the next call does not write again.
+    info.lastUsedAt = now;
     await this.database.db.updateTable('credentials').set({ last_used_at: now }).where('id', '=', info.id).execute();
   }
 
@@ -145,7 +173,7 @@ export class CredentialStore {
    */
   async upsertSecret(
     credential: NewCredential & { secretDigest: string },
-  ): Promise<{ lookup: string; created: boolean }> {
+  ): Promise<{ id: number; lookup: string; created: boolean }> {
     const now = this.clock();
     const row = await this.database.db
       .insertInto('credentials')
@@ -156,9 +184,9 @@ export class CredentialStore {
           .where('kind', '=', onePerUserPredicate(credential.kind))
           .doUpdateSet({ secret_digest: credential.secretDigest, created_at: now, last_used_at: null }),
       )
-      .returning(['lookup', 'created_at'])
+      .returning(['id', 'lookup', 'created_at'])
       .executeTakeFirstOrThrow();
-    return { lookup: row.lookup, created: row.lookup === credential.lookup };
+    return { id: row.id, lookup: row.lookup, created: row.lookup === credential.lookup };
   }
 
   /**

@@ -57,7 +57,7 @@ export class CredentialIssuer {
   async generateApiKeys(userId: number, actor: Actor): Promise<{ apiKey: string; apiSecret: string }> {
     const apiSecret = newApiSecret();
     const candidate = newApiKey();
-    const { lookup, created } = await this.credentials.upsertSecret({
+    const { id, lookup, created } = await this.credentials.upsertSecret({
       kind: 'api-key',
       userId,
       lookup: candidate,
@@ -66,6 +66,8 @@ export class CredentialIssuer {
       secretDigest: digestSecret(apiSecret),
       name: 'api key',
     });
+    // The old secret stops working at once: forget what was remembered of it.
+    if (!created) this.events.credentialRevoked(id);
     await this.audit.record(created ? 'credential.created' : 'credential.rotated', {
       ...actor,
       subjectId: userId,

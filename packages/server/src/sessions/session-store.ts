@@ -1,7 +1,9 @@
 import { createHmac } from 'node:crypto';
 import type { Clock } from '../clock.js';
+import { RECENT_MS } from '../credentials/credential-store.js';
 import type { RevocationEvents } from '../credentials/revocation-events.js';
 import { digestSecret, randomSecret } from '../crypto/secrets.js';
+import { VerifiedCache } from '../signing/verified-cache.js';
 import type { Database } from '../store/database.js';
 import { USER_COLUMNS, type User, userFromRow } from '../users/user.js';
 
@@ -20,6 +22,15 @@ export interface NewSession {
   csrfToken: string;
   credentialId: number;
   expiresAt: number;
+}
+
+/** A session as remembered for a second; `lastUsedAt` moves when the session is touched. */
+interface RecentSession {
+  credentialId: number;
+  user: User;
+  lastUsedAt: number;
+  expiresAt: number;
+  csrfToken: string;
 }
 
 export interface ActiveSession {
@@ -47,7 +58,15 @@ export class SessionStore {
     private readonly lifetimes: SessionLifetimes,
     private readonly csrfKey: Buffer,
     private readonly events: RevocationEvents,
-  ) {}
+    cacheEntries = 100_000,
+  ) {
+    this.#recent = new VerifiedCache(cacheEntries);
+    events.onCredentialRevoked((id) => this.#recent.forget((s) => s.credentialId === id));
+    events.onUserChanged((id) => this.#recent.forget((s) => s.user.id === id));
+  }
+
+  /** Sessions read in the last second, by digest (see CredentialStore's RECENT_MS). */
+  readonly #recent: VerifiedCache<RecentSession>;
 
   async create(userId: number): Promise<NewSession> {
     const secret = randomSecret(32);
@@ -73,29 +92,45 @@ export class SessionStore {
    * revoked, or its user is inactive. An expired row is deleted on sight.
    */
   async find(secret: string): Promise<ActiveSession | null> {
+    const digest = digestSecret(secret);
+    const now = this.clock();
+    const session = this.#recent.get(digest, now)?.value ?? (await this.#read(secret, digest, now));
+    if (!session) return null;
+    // "expires <= now" is expired (django-rest-knox #389; SECURITY E6).
+    if (session.expiresAt <= now || session.lastUsedAt + this.lifetimes.idleMs <= now) {
+      await this.deleteById(session.credentialId);
+      return null;
+    }
+    if (now - session.lastUsedAt >= TOUCH_INTERVAL_MS) {
+      session.lastUsedAt = now;
+      await this.database.db
+        .updateTable('credentials')
+        .set({ last_used_at: now })
+        .where('id', '=', session.credentialId)
+        .execute();
+    }
+    return { credentialId: session.credentialId, user: session.user, csrfToken: session.csrfToken };
+  }
+
+  async #read(secret: string, digest: string, now: number): Promise<RecentSession | undefined> {
+    const generation = this.#recent.generation;
     const row = await this.database.db
       .selectFrom('credentials as c')
       .innerJoin('users as u', 'u.id', 'c.user_id')
       .select(['c.id as credential_id', 'c.last_used_at', 'c.expires_at', 'c.revoked_at', ...USER_COLUMNS])
       .where('c.kind', '=', SESSION_KIND)
-      .where('c.lookup', '=', digestSecret(secret))
+      .where('c.lookup', '=', digest)
       .executeTakeFirst();
-    if (!row || row.revoked_at !== null || row.is_active !== 1) return null;
-    const now = this.clock();
-    const lastUsed = row.last_used_at ?? 0;
-    // "expires <= now" is expired (django-rest-knox #389; SECURITY E6).
-    if ((row.expires_at !== null && row.expires_at <= now) || lastUsed + this.lifetimes.idleMs <= now) {
-      await this.deleteById(row.credential_id);
-      return null;
-    }
-    if (now - lastUsed >= TOUCH_INTERVAL_MS) {
-      await this.database.db
-        .updateTable('credentials')
-        .set({ last_used_at: now })
-        .where('id', '=', row.credential_id)
-        .execute();
-    }
-    return { credentialId: row.credential_id, user: userFromRow(row), csrfToken: this.csrfTokenFor(secret) };
+    if (!row || row.revoked_at !== null || row.is_active !== 1) return undefined;
+    const session: RecentSession = {
+      credentialId: row.credential_id,
+      user: userFromRow(row),
+      lastUsedAt: row.last_used_at ?? 0,
+      expiresAt: row.expires_at ?? Number.POSITIVE_INFINITY,
+      csrfToken: this.csrfTokenFor(secret),
+    };
+    this.#recent.set(digest, session, now + RECENT_MS, now, generation);
+    return session;
   }
 
   csrfTokenFor(secret: string): string {
