@@ -178,12 +178,20 @@ export function createHttpServer(tessera: Tessera, options: HttpServerOptions = 
 function send(res: ServerResponse, reply: Reply): void {
   if (reply.headers) for (const [name, value] of Object.entries(reply.headers)) res.setHeader(name, value);
   if (reply.cookies?.length) res.setHeader('Set-Cookie', reply.cookies);
+  // A known length spares the chunked framing: one write of header and body per response.
   if (reply.text !== undefined) {
-    res.writeHead(reply.status ?? 200, { 'Content-Type': 'text/plain; charset=utf-8' });
+    res.writeHead(reply.status ?? 200, {
+      'Content-Type': 'text/plain; charset=utf-8',
+      'Content-Length': Buffer.byteLength(reply.text),
+    });
     res.end(reply.text);
   } else if (reply.body !== undefined) {
-    res.writeHead(reply.status ?? 200, { 'Content-Type': 'application/json' });
-    res.end(JSON.stringify(reply.body));
+    const json = JSON.stringify(reply.body);
+    res.writeHead(reply.status ?? 200, {
+      'Content-Type': 'application/json',
+      'Content-Length': Buffer.byteLength(json),
+    });
+    res.end(json);
   } else {
     res.writeHead(reply.status ?? 204);
     res.end();
