@@ -1,9 +1,10 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { cliEnv, runCli, type ServeProcess, startServe } from './helpers/cli.js';
+import { type ProcessResult, runProcess } from './helpers/process.js';
 
 // Tests here spawn several real node processes each; on a loaded machine that is slow, not stuck.
 vi.setConfig({ testTimeout: 120_000 });
@@ -31,36 +32,8 @@ function fencedBlocks(markdown: string, language: string): string[] {
 }
 
 /** Runs a program to completion in `cwd`, with `script` as its file argument. */
-function run(
-  command: string,
-  script: string,
-  cwd: string,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, [script], {
-      cwd,
-      // Never send 127.0.0.1 through a proxy the environment may name.
-      env: { ...process.env, NO_PROXY: '127.0.0.1,localhost', no_proxy: '127.0.0.1,localhost' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk;
-    });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      stderr += chunk;
-    });
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${command} ${script} did not finish in time; stderr: ${stderr}`));
-    }, 30_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+function run(command: string, script: string, cwd: string): Promise<ProcessResult> {
+  return runProcess(command, [script], { cwd });
 }
 
 const whoamiStatus = (url: string, sessionId: string) =>

@@ -1,7 +1,7 @@
-import { spawn } from 'node:child_process';
 import { createHash, type KeyObject, sign } from 'node:crypto';
 import { basicHeader } from './credentials.js';
 import type { TestServer } from './harness.js';
+import { type ProcessResult, runProcess } from './process.js';
 
 /**
  * Conjur's authn calls and token forms, written from seed 004 and DESIGN "conjur" rather
@@ -120,36 +120,8 @@ export function decodeSegment(segment: string): Record<string, unknown> {
  * away from any proxy the environment names). A missing bash rejects; a missing command
  * inside the script shows as its exit status.
  */
-export function runBash(
-  script: string,
-  env: Record<string, string>,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['-c', script], {
-      env: { ...process.env, ...env, NO_PROXY: '127.0.0.1,localhost', no_proxy: '127.0.0.1,localhost' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk;
-    });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      stderr += chunk;
-    });
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`bash did not finish in time; stderr: ${stderr}`));
-    }, 30_000);
-    child.on('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+export function runBash(script: string, env: Record<string, string>): Promise<ProcessResult> {
+  return runProcess('bash', ['-c', script], { env });
 }
 
 /** `name=value` lines, as the shell scripts print their results, into a map. */

@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
 import type { TestServer } from './harness.js';
+import { type ProcessResult, runProcess } from './process.js';
 
 /** `Basic base64(left:right)`, the left and right sides encoded as UTF-8 (RFC 7617 `charset="UTF-8"`). */
 export function basicHeader(left: string, right: string): string {
@@ -36,33 +36,6 @@ export function fencedBlocks(markdown: string, language: string): string[] {
 }
 
 /** Runs a Python program given as text on standard input, to completion. */
-export function runPython(program: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('python3', ['-'], {
-      // Never send 127.0.0.1 through a proxy the environment may name.
-      env: { ...process.env, NO_PROXY: '127.0.0.1,localhost', no_proxy: '127.0.0.1,localhost' },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk;
-    });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      stderr += chunk;
-    });
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`python3 did not finish in time; stderr: ${stderr}`));
-    }, 30_000);
-    child.on('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.end(program);
-  });
+export function runPython(program: string): Promise<ProcessResult> {
+  return runProcess('python3', ['-'], { input: program });
 }
