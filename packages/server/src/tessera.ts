@@ -18,6 +18,7 @@ import { PersonalTokenScheme } from './schemes/personal-token.js';
 import { SessionScheme } from './schemes/session.js';
 import { SessionStore } from './sessions/session-store.js';
 import { Keyring } from './signing/keyring.js';
+import { PostgresChangeFeed } from './store/change-feed.js';
 import { type Database, openDatabase } from './store/database.js';
 import { migrate } from './store/migrator.js';
 import { LoginThrottle } from './throttle/login-throttle.js';
@@ -27,10 +28,14 @@ import { Users } from './users/users.js';
 export interface Tessera {
   readonly config: TesseraConfig;
   readonly database: Database;
+  /** The migrations this open applied (empty when the schema was already current). */
+  readonly migrationsApplied: string[];
   readonly clock: Clock;
   readonly sealer: Sealer;
   readonly hasher: PasswordHasher;
   readonly audit: AuditLog;
+  /** Changes caches must hear of; on PostgreSQL shared with every instance. */
+  readonly events: RevocationEvents;
   readonly users: Users;
   readonly sessions: SessionStore;
   readonly credentials: CredentialStore;
@@ -63,8 +68,9 @@ export async function openTessera(config: TesseraConfig, options: OpenOptions = 
   const masterKey = await loadMasterKey(config.masterKey);
   const previous = config.previousMasterKeys.map((k, i) => decodeMasterKey(k, `TESSERA_PREVIOUS_MASTER_KEYS[${i}]`));
   const database = await openDatabase(config.databaseUrl);
+  let migrationsApplied: string[] = [];
   try {
-    if (options.migrate !== false) await migrate(database);
+    if (options.migrate !== false) migrationsApplied = await migrate(database);
   } catch (error) {
     await database.close();
     throw error;
@@ -91,13 +97,23 @@ export async function openTessera(config: TesseraConfig, options: OpenOptions = 
   const passwordLogin = new PasswordLogin(users, hasher, throttle, sessions, audit, clock);
   const credentials = new CredentialStore(database, clock, events, config.tokenCacheEntries);
   const issuer = new CredentialIssuer(credentials, sealer, audit, config.drfTokens, events);
-  const keyring = new Keyring(database, sealer, clock, {
-    rotationMs: config.signingKeyRotationMs,
-    verifyWindowMs: Math.max(config.jwt.ttlMs, config.conjur.ttlMs) + config.clockSkewMs,
-  });
+  const keyring = new Keyring(
+    database,
+    sealer,
+    clock,
+    {
+      rotationMs: config.signingKeyRotationMs,
+      verifyWindowMs: Math.max(config.jwt.ttlMs, config.conjur.ttlMs) + config.clockSkewMs,
+    },
+    audit,
+    events,
+  );
+  let changeFeed: PostgresChangeFeed | undefined;
   try {
+    changeFeed = await PostgresChangeFeed.start(database, events);
     await keyring.start();
   } catch (error) {
+    await changeFeed?.close();
     await database.close();
     throw error;
   }
@@ -117,6 +133,7 @@ export async function openTessera(config: TesseraConfig, options: OpenOptions = 
   return {
     config,
     database,
+    migrationsApplied,
     clock,
     sealer,
     hasher,
@@ -130,8 +147,10 @@ export async function openTessera(config: TesseraConfig, options: OpenOptions = 
     jwtScheme,
     passwordLogin,
     authenticator,
+    events,
     async close() {
       keyring.stop();
+      await changeFeed?.close();
       await database.close();
     },
   };

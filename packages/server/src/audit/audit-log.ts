@@ -17,7 +17,8 @@ export type AuditEvent =
   | 'user.deactivated'
   | 'credential.created'
   | 'credential.rotated'
-  | 'credential.revoked';
+  | 'credential.revoked'
+  | 'signing_key.created';
 
 export interface AuditEntry {
   actorId?: number | null;

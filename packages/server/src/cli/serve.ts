@@ -44,6 +44,8 @@ export function registerServeCommand(program: Command): void {
 
       const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
       http.logger.info({ database: tessera.database.location }, `tessera listening on http://${host}:${address.port}`);
+      if (tessera.migrationsApplied.length > 0)
+        http.logger.info({ migrations: tessera.migrationsApplied }, 'database schema migrated');
       try {
         if ((await tessera.users.list({ limit: 1 })).length === 0) {
           http.logger.warn(

@@ -136,7 +136,7 @@ async function revokeToken(ctx: RequestContext): Promise<Reply> {
     .values({ jti: verdict.claims.jti, expires_at: verdict.claims.exp * 1000 })
     .onConflict((oc) => oc.column('jti').doNothing())
     .execute();
-  tessera.jwtScheme.forget(token);
+  tessera.events.jtiDenied(verdict.claims.jti);
   await tessera.audit.record('credential.revoked', {
     actorId: principal.user.id,
     subjectId: Number(verdict.claims.sub),

@@ -47,15 +47,11 @@ export class BearerJwtScheme implements HeaderScheme {
     this.#cache = new VerifiedCache(settings.cacheEntries);
     events.onCredentialRevoked((id) => this.#cache.forget((v) => v.token.sourceId === id));
     events.onUserChanged((id) => this.#cache.forget((v) => v.token.userId === id));
+    events.onChange((notice) => notice.type === 'jti' && this.#cache.forget((v) => v.token.jti === notice.jti));
   }
 
   accepts(credentials: string): boolean {
     return looksLikeJwt(credentials);
-  }
-
-  /** Forgets a token at once (after its jti was put on the deny-list). */
-  forget(token: string): void {
-    this.#cache.revoke(token);
   }
 
   async authenticate(credentials: string): Promise<AuthResult> {

@@ -1,5 +1,7 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import type { AuditLog } from '../audit/audit-log.js';
 import type { Clock } from '../clock.js';
+import type { RevocationEvents } from '../credentials/revocation-events.js';
 import type { Sealer } from '../crypto/seal.js';
 import type { Database } from '../store/database.js';
 
@@ -46,7 +48,12 @@ export class Keyring {
     private readonly sealer: Sealer,
     private readonly clock: Clock,
     private readonly options: KeyringOptions,
-  ) {}
+    private readonly audit: AuditLog,
+    private readonly events: RevocationEvents,
+  ) {
+    // Another instance rotated: sign with its new key now rather than at the next refresh.
+    events.onChange((notice) => notice.type === 'keyring' && void this.load().catch(() => undefined));
+  }
 
   /** Loads the keyring, making the first key or rotating a stale one. Call once at start. */
   async start(): Promise<void> {
@@ -109,6 +116,8 @@ export class Keyring {
         .execute();
     });
     await this.load();
+    this.events.keyringChanged();
+    await this.audit.record('signing_key.created', { detail: { fingerprint } });
     return this.current;
   }
 

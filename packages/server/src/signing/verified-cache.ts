@@ -51,12 +51,6 @@ export class VerifiedCache<T> {
     }
   }
 
-  /** Forgets one token for good: like {@link delete}, and an in-flight check cannot re-add it. */
-  revoke(token: string): void {
-    this.#generation++;
-    this.#entries.delete(token);
-  }
-
   delete(token: string): void {
     this.#entries.delete(token);
   }

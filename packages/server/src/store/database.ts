@@ -28,6 +28,8 @@ export interface Database {
   readonly kind: DatabaseKind;
   /** For SQLite, the file path; for PostgreSQL, the URL without its password. */
   readonly location: string;
+  /** PostgreSQL only: how to open a connection of one's own (to LISTEN), and the schema in use. */
+  readonly postgres?: { readonly connectionString: string; readonly schema: string };
   close(): Promise<void>;
 }
 
@@ -190,7 +192,13 @@ async function openPostgres(url: string): Promise<Database> {
       }),
     }),
   });
-  return { db, kind: 'postgres', location: redact(url), close: () => db.destroy() };
+  return {
+    db,
+    kind: 'postgres',
+    location: redact(url),
+    postgres: { connectionString: parsed.toString(), schema: schema ?? 'public' },
+    close: () => db.destroy(),
+  };
 }
 
 /** The URL with any password replaced, safe to log. */

@@ -25,9 +25,10 @@ class BuiltInMigrations implements MigrationProvider {
 }
 
 /**
- * Brings the schema up to date. On PostgreSQL the migrations run in one transaction under
- * Kysely's table lock, so instances starting together migrate once; on SQLite the write
- * lock serialises them.
+ * Brings the schema up to date. On PostgreSQL Kysely holds a session advisory lock
+ * (`pg_advisory_lock`) while the migrations run in one transaction, so instances starting
+ * together migrate once and the others then find nothing to do (SECURITY I2); on SQLite the
+ * write lock serialises them.
  *
  * @returns the names of the migrations applied now (empty when already current).
  */
