@@ -94,7 +94,12 @@ describe.skipIf(!inject('postgresUrl'))('two instances on one PostgreSQL databas
     try {
       const schema = new URL(database.url).searchParams.get('schema');
       const { rows } = await client.query(`select name from "${schema}".tessera_migration order by name`);
-      expect(rows.map((r) => r.name)).toEqual(['001-initial', '002-credential-kinds', '003-signing-keys']);
+      expect(rows.map((r) => r.name)).toEqual([
+        '001-initial',
+        '002-credential-kinds',
+        '003-signing-keys',
+        '004-audit-indexes',
+      ]);
     } finally {
       await client.end();
     }

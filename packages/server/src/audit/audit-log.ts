@@ -2,23 +2,30 @@ import type { Clock } from '../clock.js';
 import type { Database } from '../store/database.js';
 
 /** Security events (DESIGN "audit log"; SECURITY B6). Names are stable; add, never rename. */
-export type AuditEvent =
-  | 'login.succeeded'
-  | 'login.failed'
-  | 'login.throttled'
-  | 'logout'
-  | 'session.expired'
-  | 'user.created'
-  | 'user.updated'
-  | 'user.deleted'
-  | 'user.password_changed'
-  | 'user.roles_changed'
-  | 'user.activated'
-  | 'user.deactivated'
-  | 'credential.created'
-  | 'credential.rotated'
-  | 'credential.revoked'
-  | 'signing_key.created';
+export const AUDIT_EVENTS = [
+  'login.succeeded',
+  'login.failed',
+  'login.throttled',
+  'logout',
+  'session.expired',
+  'user.created',
+  'user.updated',
+  'user.deleted',
+  'user.password_changed',
+  'user.roles_changed',
+  'user.activated',
+  'user.deactivated',
+  'credential.created',
+  'credential.rotated',
+  'credential.revoked',
+  'signing_key.created',
+] as const;
+
+export type AuditEvent = (typeof AUDIT_EVENTS)[number];
+
+export function isAuditEvent(name: string): name is AuditEvent {
+  return (AUDIT_EVENTS as readonly string[]).includes(name);
+}
 
 export interface AuditEntry {
   actorId?: number | null;
@@ -28,7 +35,37 @@ export interface AuditEntry {
   detail?: Record<string, unknown>;
 }
 
-/** Appends security events to the `audit_log` table. */
+/** One recorded event, as the audit API and CLI show it. */
+export interface AuditRecord {
+  id: number;
+  /** Milliseconds since the epoch. */
+  at: number;
+  event: string;
+  actorId: number | null;
+  subjectId: number | null;
+  clientAddress: string | null;
+  detail: Record<string, unknown> | null;
+}
+
+/** Which records to read, newest first. Every field narrows; none means all. */
+export interface AuditFilter {
+  events?: readonly AuditEvent[];
+  actorId?: number;
+  subjectId?: number;
+  /** Records where the user is the actor or the subject. */
+  userId?: number;
+  /** Milliseconds since the epoch, inclusive. */
+  since?: number;
+  /** Milliseconds since the epoch, exclusive. */
+  until?: number;
+  /** Only records older than this id: the cursor of the previous page. */
+  beforeId?: number;
+  /** Only records newer than this id, oldest first: what `audit tail --follow` polls for. */
+  afterId?: number;
+  limit: number;
+}
+
+/** Appends security events to the `audit_log` table and reads them back. */
 export class AuditLog {
   constructor(
     private readonly database: Database,
@@ -47,5 +84,37 @@ export class AuditLog {
         detail: entry.detail ? JSON.stringify(entry.detail) : null,
       })
       .execute();
+  }
+
+  /**
+   * Records matching the filter: newest first, or oldest first when `afterId` is given.
+   * Paging is by id (keyset), so a page stays correct while new events arrive.
+   */
+  async query(filter: AuditFilter): Promise<AuditRecord[]> {
+    let query = this.database.db.selectFrom('audit_log').selectAll();
+    if (filter.events && filter.events.length > 0) query = query.where('event', 'in', [...filter.events]);
+    if (filter.actorId !== undefined) query = query.where('actor_id', '=', filter.actorId);
+    if (filter.subjectId !== undefined) query = query.where('subject_id', '=', filter.subjectId);
+    const { userId } = filter;
+    if (userId !== undefined) {
+      query = query.where((eb) => eb.or([eb('actor_id', '=', userId), eb('subject_id', '=', userId)]));
+    }
+    if (filter.since !== undefined) query = query.where('at', '>=', filter.since);
+    if (filter.until !== undefined) query = query.where('at', '<', filter.until);
+    if (filter.beforeId !== undefined) query = query.where('id', '<', filter.beforeId);
+    if (filter.afterId !== undefined) query = query.where('id', '>', filter.afterId);
+    const rows = await query
+      .orderBy('id', filter.afterId !== undefined ? 'asc' : 'desc')
+      .limit(filter.limit)
+      .execute();
+    return rows.map((row) => ({
+      id: Number(row.id),
+      at: row.at,
+      event: row.event,
+      actorId: row.actor_id === null ? null : Number(row.actor_id),
+      subjectId: row.subject_id === null ? null : Number(row.subject_id),
+      clientAddress: row.client_address,
+      detail: row.detail === null ? null : (JSON.parse(row.detail) as Record<string, unknown>),
+    }));
   }
 }

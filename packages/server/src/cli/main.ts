@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
+import { registerAuditCommands } from './audit.js';
 import { registerAuthnCommands } from './authn.js';
 import { fail } from './common.js';
 import { registerKeysCommands } from './keys.js';
@@ -19,5 +20,6 @@ registerUserCommands(program);
 registerKeysCommands(program);
 registerTokenCommands(program);
 registerAuthnCommands(program);
+registerAuditCommands(program);
 
 program.parseAsync(process.argv).catch(fail);

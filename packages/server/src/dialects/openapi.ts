@@ -142,6 +142,13 @@ const PATHS: Record<string, Record<string, Op>> = {
       },
     },
   },
+  '/v1/audit': {
+    get: {
+      summary:
+        'The audit log, newest first (admin; a scoped credential needs the audit scope). Query: event (comma-separated), user, actor, subject, since, until (ISO 8601 or epoch ms), limit (1-1000, default 100), before (id cursor) → {entries: [{id, at, event, actor_id, subject_id, client_address, detail}], next}',
+      responses: { 200: '{entries, next}', 400: 'a malformed filter', 403: 'not an admin, or lacks the audit scope' },
+    },
+  },
   '/.well-known/jwks.json': {
     get: {
       summary: 'Public keys that verify Tessera JWTs and Conjur tokens (RFC 7517)',

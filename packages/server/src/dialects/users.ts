@@ -3,6 +3,7 @@ import { type ErrorCode, isTesseraError } from '../errors.js';
 import type { RequestContext } from '../http/context.js';
 import { Fields } from '../http/fields.js';
 import { detail, HttpError, throttled } from '../http/http-error.js';
+import { optionalInt } from '../http/query.js';
 import type { Reply, Route } from '../http/routes.js';
 import { isAdmin, publicUser } from '../users/user.js';
 import type { UserChanges } from '../users/users.js';
@@ -141,15 +142,6 @@ function userId(ctx: RequestContext): number {
   const id = /^\d{1,15}$/.test(text) ? Number(text) : Number.NaN;
   if (!Number.isSafeInteger(id) || id < 1) throw detail(404, 'Not found.');
   return id;
-}
-
-function optionalInt(text: string | undefined, name: string, min: number, max: number): number | undefined {
-  if (text === undefined) return undefined;
-  const value = /^\d{1,16}$/.test(text) ? Number(text) : Number.NaN;
-  if (!Number.isSafeInteger(value) || value < min || value > max) {
-    throw new HttpError(400, { [name]: [`Must be an integer from ${min} to ${max}.`] });
-  }
-  return value;
 }
 
 const FIELD_OF: Partial<Record<ErrorCode, string>> = {

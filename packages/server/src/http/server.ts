@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import FindMyWay, { type HTTPMethod } from 'find-my-way';
 import pino, { type Logger } from 'pino';
+import { auditRoutes } from '../dialects/audit.js';
 import { conjurRoutes } from '../dialects/conjur.js';
 import { drfRoutes } from '../dialects/drf.js';
 import { frappeRoutes } from '../dialects/frappe.js';
@@ -67,6 +68,7 @@ export function createHttpServer(tessera: Tessera, options: HttpServerOptions = 
     ...frappeRoutes(),
     ...nativeRoutes(),
     ...introspectionRoutes(),
+    ...auditRoutes(),
     ...conjurRoutes(),
   ];
   const noop = () => undefined;

@@ -3,6 +3,7 @@ import type { Database, DatabaseKind } from './database.js';
 import * as initial from './migrations/001-initial.js';
 import * as credentialKinds from './migrations/002-credential-kinds.js';
 import * as signingKeys from './migrations/003-signing-keys.js';
+import * as auditIndexes from './migrations/004-audit-indexes.js';
 
 interface TesseraMigration {
   up(db: Kysely<unknown>, kind: DatabaseKind): Promise<void>;
@@ -13,6 +14,7 @@ const MIGRATIONS: Record<string, TesseraMigration> = {
   '001-initial': initial,
   '002-credential-kinds': credentialKinds,
   '003-signing-keys': signingKeys,
+  '004-audit-indexes': auditIndexes,
 };
 
 class BuiltInMigrations implements MigrationProvider {

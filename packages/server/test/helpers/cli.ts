@@ -173,3 +173,67 @@ export function startServe(
 export function stderrLines(result: CliResult): string[] {
   return result.stderr.replace(/\n$/, '').split('\n');
 }
+
+/** A long-running CLI command (such as `audit tail --follow`) that a test reads and stops. */
+export interface CliProcess {
+  child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves once standard error has printed its first line (the command says it is ready). */
+  waitForStart(timeoutMs?: number): Promise<void>;
+  /** Resolves once standard output matches `pattern`. */
+  waitForOutput(pattern: RegExp, timeoutMs: number): Promise<void>;
+  exited(timeoutMs: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** SIGKILLs the child if it still runs (test cleanup). */
+  kill(): void;
+}
+
+/** Spawns `node dist/cli/main.js …args` without waiting for it to finish. */
+export function startCli(args: string[], options: { cwd: string; env: NodeJS.ProcessEnv }): CliProcess {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    cwd: options.cwd,
+    env: options.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk;
+  });
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+  });
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolveExit) => {
+    child.on('exit', (code, signal) => resolveExit({ code, signal }));
+  });
+  const until = (done: () => boolean, timeoutMs: number, what: string) =>
+    new Promise<void>((resolveWait, rejectWait) => {
+      const started = Date.now();
+      const poll = setInterval(() => {
+        if (done()) {
+          clearInterval(poll);
+          resolveWait();
+        } else if (Date.now() - started > timeoutMs || child.exitCode !== null) {
+          clearInterval(poll);
+          rejectWait(new Error(`tessera ${args.join(' ')}: no ${what} in time; stdout: ${stdout} stderr: ${stderr}`));
+        }
+      }, 10);
+    });
+  return {
+    child,
+    stdout: () => stdout,
+    stderr: () => stderr,
+    waitForStart: (timeoutMs = 30_000) => until(() => stderr.includes('\n'), timeoutMs, 'first line on stderr'),
+    waitForOutput: (pattern, timeoutMs) => until(() => pattern.test(stdout), timeoutMs, `output matching ${pattern}`),
+    exited: (timeoutMs) =>
+      Promise.race([
+        exit,
+        new Promise<never>((_, rejectExit) =>
+          setTimeout(() => rejectExit(new Error(`tessera ${args.join(' ')} still running`)), timeoutMs).unref(),
+        ),
+      ]),
+    kill: () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    },
+  };
+}

@@ -1,0 +1,93 @@
+import type { Command } from 'commander';
+import { AUDIT_EVENTS, type AuditEvent, type AuditRecord, isAuditEvent } from '../audit/audit-log.js';
+import type { Tessera } from '../tessera.js';
+import { CliError, type DatabaseOption, withTessera } from './common.js';
+
+/** How often `audit tail --follow` looks for new events. */
+const POLL_MS = 1_000;
+
+interface TailOptions extends DatabaseOption {
+  lines: string;
+  event?: string;
+  user?: string;
+  follow?: boolean;
+  json?: boolean;
+}
+
+/** `tessera audit tail`: the newest audit events, oldest first, optionally followed. */
+export function registerAuditCommands(program: Command): void {
+  const audit = program.command('audit').description('read the audit log of security events');
+
+  audit
+    .command('tail')
+    .description('print the newest audit events (logins, logouts, credentials, keys, user changes)')
+    .option('-n, --lines <count>', 'how many events to print first', '20')
+    .option('--event <names>', `comma-separated event names (${AUDIT_EVENTS.join(', ')})`)
+    .option('--user <username|id>', 'only events where this user acted or was acted on')
+    .option('-f, --follow', 'keep printing new events as they are recorded, until interrupted')
+    .option('--json', 'print one JSON object per line')
+    .option('--database <url>', 'SQLite path or postgres:// URL (env TESSERA_DATABASE_URL)')
+    .action(async (options: TailOptions) => {
+      const lines = /^\d{1,4}$/.test(options.lines) ? Number(options.lines) : Number.NaN;
+      if (!(lines >= 0 && lines <= 1000)) throw new CliError(`--lines ${options.lines} is not a count from 0 to 1000`);
+      const events = options.event === undefined ? undefined : parseEvents(options.event);
+      await withTessera(options, async (tessera) => {
+        const userId = options.user === undefined ? undefined : await resolveUser(tessera, options.user);
+        const filter = { ...(events && { events }), ...(userId !== undefined && { userId }) };
+        const print = (record: AuditRecord) =>
+          process.stdout.write(`${options.json ? JSON.stringify(record) : formatRecord(record)}\n`);
+
+        const newest = lines === 0 ? [] : await tessera.audit.query({ ...filter, limit: lines });
+        for (const record of newest.reverse()) print(record);
+        if (!options.follow) return;
+
+        // The id of the newest event seen so far: even with no match yet, start from "now".
+        let lastId = newest.at(-1)?.id ?? (await tessera.audit.query({ limit: 1 }))[0]?.id ?? 0;
+        let stopped = false;
+        const stop = () => {
+          stopped = true;
+        };
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+        process.stderr.write('following the audit log; interrupt (Ctrl-C) to stop\n');
+        while (!stopped) {
+          for (const record of await tessera.audit.query({ ...filter, afterId: lastId, limit: 500 })) {
+            print(record);
+            lastId = record.id;
+          }
+          await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+        }
+      });
+    });
+}
+
+function parseEvents(text: string): AuditEvent[] {
+  const names = text.split(',').map((name) => name.trim());
+  const unknown = names.filter((name) => !isAuditEvent(name));
+  if (unknown.length > 0) {
+    throw new CliError(`unknown audit event ${unknown.join(', ')}; known: ${AUDIT_EVENTS.join(', ')}`);
+  }
+  return names as AuditEvent[];
+}
+
+async function resolveUser(tessera: Tessera, text: string): Promise<number> {
+  const user = /^\d{1,15}$/.test(text)
+    ? await tessera.users.findById(Number(text))
+    : await tessera.users.findByUsername(text);
+  if (!user) throw new CliError(`no user ${text}`);
+  return user.id;
+}
+
+/** `2026-11-22T15:43:10.123Z  login.failed  actor=-  subject=3  from=127.0.0.1  {"reason":…}` */
+function formatRecord(record: AuditRecord): string {
+  return [
+    new Date(record.at).toISOString(),
+    record.event.padEnd(21),
+    `actor=${record.actorId ?? '-'}`,
+    `subject=${record.subjectId ?? '-'}`,
+    `from=${record.clientAddress ?? '-'}`,
+    record.detail ? JSON.stringify(record.detail) : '',
+  ]
+    .join('  ')
+    .trimEnd();
+}
