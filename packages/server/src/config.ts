@@ -52,6 +52,11 @@ export interface TesseraConfig {
   hashConcurrency: number;
   /** How long SIGTERM waits for in-flight requests. */
   shutdownGraceMs: number;
+  /**
+   * How recent a session's sign-in must be for it to change a password or email or make a
+   * long-lived key (SECURITY G3).
+   */
+  recentLoginMs: number;
 }
 
 export type ConfigOverrides = Partial<Omit<TesseraConfig, 'session' | 'throttle'>> & {
@@ -133,6 +138,7 @@ export function resolveConfig(env: NodeJS.ProcessEnv = process.env, overrides: C
       oneOf(env, 'TESSERA_LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'silent'], 'info'),
     hashConcurrency: overrides.hashConcurrency ?? integer(env, 'TESSERA_HASH_CONCURRENCY', 2, 1, 64),
     shutdownGraceMs: overrides.shutdownGraceMs ?? duration(env, 'TESSERA_SHUTDOWN_GRACE', '10s'),
+    recentLoginMs: overrides.recentLoginMs ?? duration(env, 'TESSERA_RECENT_LOGIN', '15m'),
   };
 }
 

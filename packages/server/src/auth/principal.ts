@@ -11,6 +11,8 @@ export interface Principal {
    * echo on unsafe methods. Null for credentials sent deliberately in a header.
    */
   csrfToken: string | null;
+  /** For a session: when its user signed in with a password, which recent-login checks read (SECURITY G3). */
+  signedInAt?: number;
 }
 
 /** Stable reasons a credential was not accepted. */

@@ -3,7 +3,7 @@ import { Fields } from '../http/fields.js';
 import { detail, HttpError, throttled } from '../http/http-error.js';
 import type { Reply, Route } from '../http/routes.js';
 import { isAdmin } from '../users/user.js';
-import { refuseShortLived } from './guards.js';
+import { refuseShortLived, requireRecentLogin } from './guards.js';
 import { endSession, startSession } from './session.js';
 
 /**
@@ -37,6 +37,7 @@ async function generateKeys(ctx: RequestContext): Promise<Reply> {
   // An api key carries the user's full authority, so a scope-limited credential may not make
   // one: a new key's scopes must be a subset of its creator's (SECURITY E5).
   if (principal.scopes !== null) throw detail(403, 'A credential limited to scopes may not generate API keys.');
+  requireRecentLogin(ctx);
   const fields = new Fields({ ...ctx.query, ...(await ctx.body()) });
   const username = fields.string('user', { required: true });
   fields.check();

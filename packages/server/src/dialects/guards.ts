@@ -1,4 +1,5 @@
 import type { Principal } from '../auth/principal.js';
+import type { RequestContext } from '../http/context.js';
 import { detail } from '../http/http-error.js';
 
 /** Scope a limited credential needs to list, make or revoke credentials. */
@@ -15,4 +16,18 @@ export function refuseShortLived(principal: Principal): void {
   if (principal.credential.kind === 'jwt' || principal.credential.kind === 'conjur-token') {
     throw detail(403, 'A short-lived token cannot make a lasting credential; use the credential it came from.');
   }
+}
+
+/**
+ * A password or email change, or a new long-lived key, made through a browser session needs
+ * the session to have signed in recently (SECURITY G3; ASVS5 7.5): a session left open on a
+ * shared machine, or ridden by injected script, cannot quietly take the account over. Basic
+ * user:password proves the password on the request itself; a token already is a long-lived
+ * credential, limited by its scopes instead.
+ */
+export function requireRecentLogin(ctx: RequestContext): void {
+  const { credential, signedInAt } = ctx.user;
+  if (credential.kind !== 'session') return;
+  if (signedInAt !== undefined && ctx.tessera.clock() - signedInAt <= ctx.tessera.config.recentLoginMs) return;
+  throw detail(403, 'This change needs a recent sign-in: sign in again, then retry.');
 }

@@ -7,7 +7,7 @@ import { detail, HttpError } from '../http/http-error.js';
 import type { Reply, Route } from '../http/routes.js';
 import { issueJwt, verifyJwt } from '../signing/jwt.js';
 import { isAdmin, publicUser } from '../users/user.js';
-import { CREDENTIALS_SCOPE, refuseShortLived } from './guards.js';
+import { CREDENTIALS_SCOPE, refuseShortLived, requireRecentLogin } from './guards.js';
 import { openApiDocument } from './openapi.js';
 
 const SCOPE = /^[a-z][a-z0-9:._-]{0,63}$/;
@@ -45,6 +45,7 @@ async function list(ctx: RequestContext): Promise<Reply> {
 async function create(ctx: RequestContext): Promise<Reply> {
   const principal = ctx.user;
   refuseShortLived(principal);
+  requireRecentLogin(ctx);
   const body = await ctx.body();
   const fields = new Fields(body);
   const name = fields.string('name', { required: true });

@@ -7,7 +7,7 @@ import { optionalInt } from '../http/query.js';
 import type { Reply, Route } from '../http/routes.js';
 import { isAdmin, publicUser } from '../users/user.js';
 import type { UserChanges } from '../users/users.js';
-import { USERS_SCOPE } from './guards.js';
+import { requireRecentLogin, USERS_SCOPE } from './guards.js';
 
 /**
  * Keystone-API's users API (seed 000): `/users/users/` and `/users/users/{id}/`. Any signed-in
@@ -91,6 +91,11 @@ async function update(ctx: RequestContext): Promise<Reply> {
   if ((isActive !== undefined || roles !== undefined || fields.has('is_staff')) && !admin) {
     throw detail(403, 'Only an admin may change roles or the active flag.');
   }
+  const target = await ctx.tessera.users.findById(id);
+  if (!target) throw detail(404, 'Not found.');
+  // A PUT resends the email unchanged: only a real change counts. One's own password change
+  // proves the current password itself (SECURITY A6).
+  if ((email !== undefined && email !== target.email) || (password !== undefined && !self)) requireRecentLogin(ctx);
   if (username !== undefined) changes.username = username;
   if (email !== undefined) changes.email = email;
   if (isActive !== undefined) changes.isActive = isActive;
@@ -100,7 +105,6 @@ async function update(ctx: RequestContext): Promise<Reply> {
     if (self) await requireCurrentPassword(ctx, actor, currentPassword);
     changes.password = password;
   }
-  if (!(await ctx.tessera.users.findById(id))) throw detail(404, 'Not found.');
   const keep = actor.credential.kind === 'session' && self ? actor.credential.id : undefined;
   const user = await mapErrors(() =>
     ctx.tessera.users.update(id, changes, { actorId: actor.user.id, clientAddress: ctx.clientAddress }, keep),

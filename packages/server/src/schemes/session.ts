@@ -39,6 +39,7 @@ export class SessionScheme implements CookieScheme {
         credential: { kind: 'session', id: session.credentialId },
         scopes: null,
         csrfToken: session.csrfToken,
+        signedInAt: session.signedInAt,
       },
     };
   }

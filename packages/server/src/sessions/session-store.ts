@@ -28,6 +28,7 @@ export interface NewSession {
 interface RecentSession {
   credentialId: number;
   user: User;
+  signedInAt: number;
   lastUsedAt: number;
   expiresAt: number;
   csrfToken: string;
@@ -36,6 +37,8 @@ interface RecentSession {
 export interface ActiveSession {
   credentialId: number;
   user: User;
+  /** The login that made this session (a session is made only by a password login). */
+  signedInAt: number;
   csrfToken: string;
 }
 
@@ -109,7 +112,12 @@ export class SessionStore {
         .where('id', '=', session.credentialId)
         .execute();
     }
-    return { credentialId: session.credentialId, user: session.user, csrfToken: session.csrfToken };
+    return {
+      credentialId: session.credentialId,
+      user: session.user,
+      signedInAt: session.signedInAt,
+      csrfToken: session.csrfToken,
+    };
   }
 
   async #read(secret: string, digest: string, now: number): Promise<RecentSession | undefined> {
@@ -117,7 +125,14 @@ export class SessionStore {
     const row = await this.database.db
       .selectFrom('credentials as c')
       .innerJoin('users as u', 'u.id', 'c.user_id')
-      .select(['c.id as credential_id', 'c.last_used_at', 'c.expires_at', 'c.revoked_at', ...USER_COLUMNS])
+      .select([
+        'c.id as credential_id',
+        'c.created_at as signed_in_at',
+        'c.last_used_at',
+        'c.expires_at',
+        'c.revoked_at',
+        ...USER_COLUMNS,
+      ])
       .where('c.kind', '=', SESSION_KIND)
       .where('c.lookup', '=', digest)
       .executeTakeFirst();
@@ -125,6 +140,7 @@ export class SessionStore {
     const session: RecentSession = {
       credentialId: row.credential_id,
       user: userFromRow(row),
+      signedInAt: row.signed_in_at,
       lastUsedAt: row.last_used_at ?? 0,
       expiresAt: row.expires_at ?? Number.POSITIVE_INFINITY,
       csrfToken: this.csrfTokenFor(secret),
