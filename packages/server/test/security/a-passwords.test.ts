@@ -99,7 +99,7 @@ describeEachDatabase('SECURITY A: passwords', (kind) => {
     for (const [username, hash] of [
       ['weak', weak],
       ['legacy', django],
-    ]) {
+    ] as const) {
       await server.tessera.database.db
         .updateTable('users')
         .set({ password_hash: hash })

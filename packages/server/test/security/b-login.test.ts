@@ -70,7 +70,7 @@ describeEachDatabase('SECURITY B1: one answer for every failed login', (kind) =>
     for (const [path, body] of [
       ['/authentication/login/', '{"non_field_errors":["Invalid username or password."]}'],
       ['/api-token-auth/', '{"non_field_errors":["Unable to log in with provided credentials."]}'],
-    ]) {
+    ] as const) {
       const answers = [];
       for (const [, username, password] of failures) {
         const response = await api(server, 'POST', path, { body: { username, password } });

@@ -300,7 +300,7 @@ describeEachDatabase('SECURITY D: CSRF', (kind) => {
         ['POST', '/users/users/'],
         ['POST', '/authentication/logout/'],
         ['POST', '/v1/credentials'],
-      ]) {
+      ] as const) {
         const response = await fetch(`${server.url}${path}`, {
           method,
           headers: { cookie: admin.cookie, 'content-type': type },
