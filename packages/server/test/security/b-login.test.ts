@@ -139,6 +139,7 @@ describeEachDatabase('SECURITY B3–B5: login throttling', (kind) => {
     return Number(retryAfter);
   };
 
+  // 42 real argon2id verifications; on two shared cores that can pass 30 s.
   it('B3 counts failures per submitted username, known or not, and refuses even the right password with 429 past the default limit', async () => {
     server = await startServer(kind);
     await server.createUser('user', PASSWORD);
