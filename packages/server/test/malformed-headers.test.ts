@@ -220,29 +220,6 @@ describeEachDatabase('malformed Authorization headers', (kind) => {
     }
   });
 
-  it('never accepts a credential in the query string (SECURITY E2)', async () => {
-    const { drfKey, personal } = await validCredentials();
-    const { apiKey, apiSecret } = await server.tessera.issuer.generateApiKeys(1, { actorId: null });
-    const session = await login(server, 'alice', PASSWORD);
-    const paths = [
-      `/v1/me?token=${personal}`,
-      `/v1/me?access_token=${personal}`,
-      `/v1/me?api_key=${apiKey}&api_secret=${apiSecret}`,
-      `/v1/me?authorization=${encodeURIComponent(`Bearer ${personal}`)}`,
-      `/v1/me?sessionid=${session.sessionId}`,
-      `/api/whoami/?token=${drfKey}`,
-      `/api/whoami/?auth_token=${drfKey}`,
-      `/api/whoami/?key=${drfKey}`,
-      `/api/method/frappe.auth.get_logged_user?api_key=${apiKey}&api_secret=${apiSecret}`,
-      `/api/method/frappe.auth.get_logged_user?token=${apiKey}:${apiSecret}`,
-      `/authentication/whoami/?sessionid=${session.sessionId}`,
-    ];
-    for (const path of paths) {
-      const response = await fetch(`${server.url}${path}`);
-      await expectRefused(response, path, NO_CREDENTIALS);
-    }
-  });
-
   it('refuses an invalid Authorization header beside a valid session cookie, never falling back (SECURITY D6)', async () => {
     const session = await login(server, 'alice', PASSWORD);
     expect((await fetch(`${server.url}/v1/me`, { headers: { cookie: session.cookie } })).status).toBe(200);

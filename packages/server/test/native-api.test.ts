@@ -277,50 +277,6 @@ describeEachDatabase('native API (/v1)', (kind) => {
     expect(unknownList.status).toBe(400);
   });
 
-  it("never makes a token for someone else from a non-admin's user field (SECURITY E5)", async () => {
-    for (const user of [BOB_ID, String(BOB_ID), 'bob', ADMIN_ID]) {
-      const response = await create(alice, { name: `aimed at ${user}`, user });
-      const text = await response.text();
-      expect([201, 400, 403], text).toContain(response.status);
-      if (response.status === 201) {
-        const { token } = JSON.parse(text) as { token: string };
-        const me = await meOf(bearer(token));
-        expect(me.user.username).toBe('alice');
-      }
-    }
-    // Through a personal token as well.
-    const own = await made(alice, { name: 'own' });
-    const viaToken = await create(bearer(own.token), { name: 'aimed at bob', user: BOB_ID });
-    expect([201, 400, 403]).toContain(viaToken.status);
-    expect(await personalRows(BOB_ID)).toEqual([]);
-    expect(await personalRows(ADMIN_ID)).toEqual([]);
-  });
-
-  it('lets a token make tokens only within its own scopes (SECURITY E5)', async () => {
-    const parent = await made(alice, { name: 'parent', scopes: ['credentials', 'read'] });
-    expect(parent.scopes).toEqual(['credentials', 'read']);
-    const me = await meOf(bearer(parent.token));
-    expect(me.scopes).toEqual(['credentials', 'read']);
-
-    const narrower = await made(bearer(parent.token), { name: 'reader', scopes: ['read'] });
-    expect(narrower.scopes).toEqual(['read']);
-    const inherited = await made(bearer(parent.token), { name: 'same' });
-    expect(inherited.scopes).toEqual(['credentials', 'read']);
-
-    for (const scopes of [['write'], ['read', 'write'], ['admin']]) {
-      const wider = await create(bearer(parent.token), { name: 'wider', scopes });
-      expect(wider.status, scopes.join()).toBe(403);
-      expect(await wider.json()).toEqual({ detail: expect.any(String) });
-    }
-    expect((await personalRows(ALICE_ID)).map((r) => r.name).sort()).toEqual(['parent', 'reader', 'same']);
-
-    // A full-authority credential may make any scopes; bad scope names are a 400.
-    expect((await made(alice, { name: 'writer', scopes: ['write'] })).scopes).toEqual(['write']);
-    const badName = await create(alice, { name: 'bad', scopes: ['Not A Scope'] });
-    expect(badName.status).toBe(400);
-    expect(await badName.json()).toHaveProperty('scopes');
-  });
-
   it('refuses a token without the credentials scope to list, create or delete credentials (403)', async () => {
     const reader = await made(alice, { name: 'reader', scopes: ['read'] });
     const other = await made(alice, { name: 'other' });
@@ -336,39 +292,6 @@ describeEachDatabase('native API (/v1)', (kind) => {
     expect((await personalRows(ALICE_ID)).map((r) => r.name).sort()).toEqual(['other', 'reader']);
     expect(await meStatus(bearer(other.token))).toBe(200);
     expect(await meStatus(bearer(reader.token))).toBe(200);
-  });
-
-  it('refuses a scope-limited token to generate unlimited API keys (SECURITY E5)', async () => {
-    const limited = await made(admin, { name: 'limited', scopes: ['credentials', 'read'] });
-    const response = await api(server, 'POST', '/api/method/frappe.core.doctype.user.user.generate_keys', {
-      headers: bearer(limited.token),
-      body: { user: 'admin' },
-    });
-    expect(response.status).toBe(403);
-    expect(await response.text()).not.toMatch(/api_secret/);
-    const keys = await server.tessera.database.db.selectFrom('credentials').select('id').where('kind', '=', 'api-key');
-    expect(await keys.execute()).toEqual([]);
-    // The same admin without the limit may.
-    const full = await made(admin, { name: 'full' });
-    const allowed = await api(server, 'POST', '/api/method/frappe.core.doctype.user.user.generate_keys', {
-      headers: bearer(full.token),
-      body: { user: 'alice' },
-    });
-    expect(allowed.status).toBe(200);
-  });
-
-  it('refuses a token from the moment it expires: expires_in 60 is dead at exactly 60 s (SECURITY E6)', async () => {
-    const token = await made(alice, { name: 'minute', expires_in: 60 });
-    expect(token.expires_at).toBe(new Date(server.clock.now + 60_000).toISOString());
-    server.clock.advance(59_999);
-    expect(await meStatus(bearer(token.token))).toBe(200);
-    server.clock.advance(1);
-    const expired = await fetch(`${server.url}/v1/me`, { headers: bearer(token.token) });
-    expect(expired.status).toBe(401);
-    expect(expired.headers.get('www-authenticate')).toMatch(/^Bearer /);
-    expect(await expired.json()).toEqual({ detail: 'Invalid token.' });
-    const list = (await (await api(server, 'GET', '/v1/credentials', { session: alice })).json()) as Credential[];
-    expect(list.map((c) => c.id)).not.toContain(token.id);
   });
 
   it('takes expires_in as seconds or as a duration such as 30d', async () => {
