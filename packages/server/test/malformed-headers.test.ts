@@ -6,7 +6,6 @@ import { BASE64URL, HEX, PRINTABLE, SeededRandom } from './helpers/seeded-random
 
 const b64 = (text: string | Buffer) => Buffer.from(text).toString('base64');
 
-const NO_CREDENTIALS = 'Authentication credentials were not provided.';
 const BAD_BASE64 = 'Invalid basic header. Credentials not correctly base64 encoded.';
 const CONTROL = 'Invalid basic header. Credentials contain control characters.';
 const UNSUPPORTED = /^Unsupported Authorization scheme/;
