@@ -9,7 +9,8 @@ import type { HeaderScheme } from './scheme.js';
 
 const CHALLENGE = 'Token realm="conjur"';
 const RECHECK_MS = 1_000;
-const HEADER = /^token="?([^"]*)"?$/i;
+/** The quotes are required, as Conjur's own parser requires them: an unquoted or half-quoted value is malformed. */
+const HEADER = /^token="([^"]*)"$/i;
 
 /**
  * `Authorization: Token token="<base64 of a Conjur token>"` (DESIGN "conjur"; seed 004).
