@@ -93,6 +93,9 @@ export function createHttpServer(tessera: Tessera, options: HttpServerOptions = 
     if (draining) res.setHeader('Connection', 'close');
 
     try {
+      // node:http keeps the first of several Host headers; the CSRF origin check reads Host,
+      // so an ambiguous one is refused as RFC 9112 3.2 requires.
+      if (hasSeveralHosts(req.rawHeaders)) throw detail(400, 'Send exactly one Host header.');
       // HEAD is GET without the body (RFC 9110 9.3.2); node:http leaves the body out itself.
       const method = (req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET')) as Method;
       const found = ALL_METHODS.includes(method) ? router.find(method as HTTPMethod, req.url ?? '/') : null;
@@ -199,6 +202,19 @@ function send(res: ServerResponse, reply: Reply): void {
     res.writeHead(reply.status ?? 204);
     res.end();
   }
+}
+
+/** Whether the raw header list names Host more than once (RFC 9112 3.2: answer 400). */
+function hasSeveralHosts(raw: string[]): boolean {
+  let seen = false;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
+    if (name.length === 4 && name.toLowerCase() === 'host') {
+      if (seen) return true;
+      seen = true;
+    }
+  }
+  return false;
 }
 
 function sendError(res: ServerResponse, error: unknown, logger: Logger): void {
