@@ -150,43 +150,6 @@ describeEachDatabase('HTTP edges', (kind) => {
     await expectHealthy();
   });
 
-  it('answers a huge declared Content-Length with 413 at once, without waiting for the body', async () => {
-    const { port } = new URL(server.url);
-    const response = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = httpRequest(
-        {
-          host: '127.0.0.1',
-          port: Number(port),
-          method: 'POST',
-          path: '/authentication/login/',
-          headers: { 'content-type': 'application/json', 'content-length': String(10 * 1024 ** 3) },
-          agent: false,
-        },
-        (res) => {
-          let text = '';
-          res.setEncoding('utf8');
-          res.on('data', (chunk: string) => {
-            text += chunk;
-          });
-          res.on('end', () => {
-            resolve({ status: res.statusCode ?? 0, body: text });
-            req.destroy();
-          });
-        },
-      );
-      req.on('error', reject);
-      req.flushHeaders();
-      req.write('{"username": "user"');
-      setTimeout(() => {
-        reject(new Error('no answer within 10 s'));
-        req.destroy();
-      }, 10_000).unref();
-    });
-    expect(response.status).toBe(413);
-    expect(JSON.parse(response.body)).toEqual(TOO_LARGE);
-    await expectHealthy();
-  });
-
   it('answers malformed JSON with a 400 JSON detail', async () => {
     for (const body of ['{', '{"username": "user",}', "{'username': 'user'}", 'nul', '{"a":1}}', '\u0000', ' ']) {
       const response = await postLogin(body);
@@ -220,21 +183,6 @@ describeEachDatabase('HTTP edges', (kind) => {
     const object = await postLogin(`${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}`);
     expect(object.status).toBe(400);
     await expectHealthy();
-  });
-
-  it('refuses a login body that is not JSON or a form with 415, and logs no one in', async () => {
-    const credentials = JSON.stringify({ username: 'user', password: PASSWORD });
-    for (const type of ['text/plain', 'text/plain; charset=utf-8', 'application/xml', 'multipart/form-data']) {
-      const response = await postLogin(credentials, type);
-      expect(response.status, type).toBe(415);
-      expect(await response.json()).toMatchObject({ detail: expect.stringMatching(/^Unsupported media type/) });
-      expect(setCookies(response).size).toBe(0);
-    }
-    const untyped = await rawRequest(server, { method: 'POST', path: '/authentication/login/', body: credentials });
-    expect(untyped.status).toBe(415);
-    expect(JSON.parse(untyped.body)).toEqual({
-      detail: 'Unsupported media type "none" in request; send application/json or a form.',
-    });
   });
 
   it('refuses a cookie-authenticated text/plain write without a CSRF header with 403 or 415, changing nothing', async () => {
@@ -283,59 +231,6 @@ describeEachDatabase('HTTP edges', (kind) => {
       });
       expect(response.status, body.toString('hex')).toBe(400);
       expect(JSON.parse(response.body)).toEqual({ detail: 'Request body is not valid UTF-8.' });
-    }
-  });
-
-  it('answers a 20 KB header with 431 and keeps serving', async () => {
-    for (const path of ['/healthz', '/authentication/login/']) {
-      const response = await rawRequest(server, {
-        method: path === '/healthz' ? 'GET' : 'POST',
-        path,
-        headers: { 'x-padding': 'a'.repeat(20_000) },
-      });
-      expect(response.status, path).toBe(431);
-    }
-    const cookie = await rawRequest(server, {
-      path: '/authentication/whoami/',
-      headers: { cookie: `${session.cookie}; junk=${'b'.repeat(20_000)}` },
-    });
-    expect(cookie.status).toBe(431);
-    await expectHealthy();
-  });
-
-  it('never authenticates or fails on path tricks', async () => {
-    const paths = [
-      '//authentication//whoami',
-      '/authentication//whoami/',
-      '/Authentication/Whoami/',
-      '/AUTHENTICATION/WHOAMI',
-      '/authentication/%2e%2e/users/users/',
-      '/authentication/%2E%2E/users/users/',
-      '/authentication/../users/users/',
-      '/authentication/./whoami',
-      '/authentication/whoami/..',
-      '/authentication/whoami%2f',
-      '/authentication/whoam%69/',
-      '/users/users/%2e%2e/',
-      '/users/users/..%2f1',
-      '/users/users/1%00',
-      '/users/users/%ZZ',
-      '/users/users/%E0%A4%A',
-      '/%2e%2e/users/users/',
-      `/users/users/${'a'.repeat(500)}`,
-      '/healthz/../users/users/',
-    ];
-    for (const path of paths) {
-      const response = await rawRequest(server, { path });
-      expect([401, 404], path).toContain(response.status);
-      expect(JSON.parse(response.body).detail, path).toMatch(
-        /^(Authentication credentials were not provided|Not found)\./,
-      );
-    }
-    // With a valid session, a trick is at most the route it spells, never a 500.
-    for (const path of paths) {
-      const response = await rawRequest(server, { path, headers: { cookie: session.cookie } });
-      expect(response.status, path).toBeLessThan(500);
     }
   });
 
