@@ -1,4 +1,3 @@
-import { request as httpRequest } from 'node:http';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import {
   describeEachDatabase,

@@ -490,10 +490,10 @@ describeEachDatabase('SECURITY E: opaque tokens and API keys', (kind) => {
     expect(Number(claims.exp) - Number(claims.iat)).toBe(300);
 
     const token = await tokenFor(server, 'alice', conjurKey);
-    const payload = JSON.parse(Buffer.from(String(token.payload), 'base64url').toString('utf8')) as Record<
-      string,
-      number
-    >;
+    const payload = JSON.parse(Buffer.from(String(token.payload), 'base64url').toString('utf8')) as {
+      iat: number;
+      exp: number;
+    };
     expect(payload.exp - payload.iat).toBe(480);
   });
 });
@@ -526,7 +526,10 @@ describe('SECURITY E9: the Conjur token lifetime setting', () => {
       expect(login.status, apiKey).toBe(200);
       const response = await fetch(`${serve.url}/api/authn/users/donna/authenticate`, { method: 'POST', body: apiKey });
       const token = (await response.json()) as { payload: string };
-      const claims = JSON.parse(Buffer.from(token.payload, 'base64url').toString('utf8')) as Record<string, number>;
+      const claims = JSON.parse(Buffer.from(token.payload, 'base64url').toString('utf8')) as {
+        iat: number;
+        exp: number;
+      };
       return claims.exp - claims.iat;
     } finally {
       serve.kill();
