@@ -45,6 +45,7 @@ async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-bench-'));
   const ctx = { dir, quick: settings.quick, settings, rows: [], figures: [], notes: [], load: loader(settings) };
   const has = (group) => settings.groups.has(group);
+  if (settings.quick) ctx.notes.push('--quick: 1 s per scenario and no warm-up — a smoke test, not a measurement');
   log(
     `bench: ${settings.generator}, ${settings.connections} connections, ${settings.duration} s each; ${pinning.note}`,
   );
