@@ -1,7 +1,7 @@
 // Databases for the benchmark: one user made by the CLI (so the schema, the master key and the
 // password hash are the server's own), then users and credentials written straight into SQLite
 // in one transaction each — a million rows through the HTTP API would take longer than the run.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { runCli } from './processes.js';
@@ -47,7 +47,7 @@ export function addUsers(path, count) {
  * derived from a seed so the harness can name any of a million tokens without keeping them.
  */
 export function seededToken(seed, i) {
-  return `tsr_${createHash('sha256').update(`${seed}:${i}`).digest().subarray(0, 30).toString('base64url')}`;
+  return `tsr_${hash('sha256', `${seed}:${i}`, 'buffer').subarray(0, 30).toString('base64url')}`;
 }
 
 /**
@@ -65,12 +65,16 @@ export function addPersonalTokens(path, seed, count) {
        values ('personal', ?, ?, null, null, ?, ?, null, ?)`,
     );
     const now = Date.now();
+    const rows = Array.from({ length: count }, (_, i) => {
+      const token = seededToken(seed, i);
+      return { i, prefix: token.slice(0, 10), lookup: hash('sha256', token, 'hex') };
+    });
+    // In index order, every insert appends to the (kind, lookup) b-tree instead of splitting a
+    // random page: several times faster at a million rows, and the same table in the end.
+    rows.sort((a, b) => (a.lookup < b.lookup ? -1 : 1));
+    db.pragma('cache_size = -262144');
     db.transaction(() => {
-      for (let i = 0; i < count; i++) {
-        const token = seededToken(seed, i);
-        const lookup = createHash('sha256').update(token, 'utf8').digest('hex');
-        insert.run(id, lookup, `bench ${i}`, token.slice(0, 10), now);
-      }
+      for (const row of rows) insert.run(id, row.lookup, `bench ${row.i}`, row.prefix, now);
     })();
     db.pragma('wal_checkpoint(TRUNCATE)');
   } finally {
