@@ -123,7 +123,14 @@ export async function openTessera(config: TesseraConfig, options: OpenOptions = 
   const authenticator = new Authenticator([
     new DrfTokenScheme(credentials),
     new FrappeTokenScheme(credentials),
-    new BasicScheme(credentials, users, passwordLogin, clock, { ttlMs: config.basicCacheTtlMs, maxEntries: 10_000 }),
+    new BasicScheme(
+      credentials,
+      users,
+      passwordLogin,
+      clock,
+      { ttlMs: config.basicCacheTtlMs, maxEntries: 10_000 },
+      events,
+    ),
     new ConjurTokenScheme(keyring, users, clock, { ttlMs: config.conjur.ttlMs, ...signed }, events),
     new PersonalTokenScheme(credentials),
     jwtScheme,

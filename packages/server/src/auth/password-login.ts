@@ -30,6 +30,7 @@ export interface LoginAttempt {
  */
 export class PasswordLogin {
   #lastSweep = 0;
+  #failures = 0;
 
   constructor(
     private readonly users: Users,
@@ -44,11 +45,13 @@ export class PasswordLogin {
     await this.#sweep();
     const verdict = await this.throttle.attempt(username, clientAddress);
     if (!verdict.ok) {
+      this.#failures++;
       await this.audit.record('login.throttled', { clientAddress, detail: { username: username.slice(0, 150), via } });
       return { ok: false, reason: 'throttled', retryAfterSeconds: verdict.retryAfterSeconds };
     }
     // Over-long input never reaches argon2 (SECURITY A4): it cannot be anyone's password.
     if (username.length > 150 || Buffer.byteLength(password, 'utf8') > PASSWORD_MAX_BYTES) {
+      this.#failures++;
       await this.audit.record('login.failed', { clientAddress, detail: { reason: 'too_long', via } });
       return { ok: false, reason: 'invalid' };
     }
@@ -61,6 +64,7 @@ export class PasswordLogin {
       await this.hasher.verifyDummy(password);
     }
     if (!found || !ok || !found.user.isActive) {
+      this.#failures++;
       const reason = !found ? 'unknown_user' : !ok ? 'wrong_password' : 'inactive';
       await this.audit.record('login.failed', {
         clientAddress,
@@ -81,6 +85,14 @@ export class PasswordLogin {
       detail: { via },
     });
     return { ok: true, user: { ...found.user, lastLoginAt }, passwordHash };
+  }
+
+  /**
+   * Failed or refused attempts made through this instance so far. A cache of verified
+   * passwords that saw this change knows a login limit may have been reached meanwhile.
+   */
+  get failures(): number {
+    return this.#failures;
   }
 
   /** Whether an attempt for this username and address would be throttled now; counts nothing. */

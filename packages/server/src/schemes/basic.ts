@@ -1,8 +1,9 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import type { PasswordLogin } from '../auth/password-login.js';
-import { type AuthFailureCode, type AuthResult, authFailure } from '../auth/principal.js';
+import { type AuthFailureCode, type AuthResult, authFailure, type Principal } from '../auth/principal.js';
 import type { Clock } from '../clock.js';
 import type { CredentialStore } from '../credentials/credential-store.js';
+import type { RevocationEvents } from '../credentials/revocation-events.js';
 import { normalizeUsername } from '../users/user.js';
 import type { Users } from '../users/users.js';
 import { verifyKeyPair } from './key-pair.js';
@@ -11,6 +12,8 @@ import type { HeaderScheme } from './scheme.js';
 const CHALLENGE = 'Basic realm="tessera", charset="UTF-8"';
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 const decoder = new TextDecoder('utf-8', { fatal: true });
+/** A remembered header confirmed against the database this recently is answered from memory. */
+const RECHECK_MS = 1_000;
 
 export interface BasicCacheOptions {
   /** How long a verified username:password is remembered. */
@@ -24,6 +27,11 @@ interface Remembered {
   /** SHA-256 of the stored password hash when verified: a new password changes it. */
   hashTag: string;
   until: number;
+  /** The last confirmation against the database, and what it yielded. */
+  checkedAt: number;
+  /** {@link PasswordLogin.failures} then: any failed login since may have started a limit. */
+  failures: number;
+  principal: Principal;
 }
 
 /**
@@ -36,8 +44,9 @@ interface Remembered {
  * remembered for a short time under an HMAC of the header (with a key that lives only in
  * this process, so the cache holds nothing an attacker could replay or crack). A remembered
  * entry is honoured only while the user is active, their username and stored hash unchanged
- * and the login limit not reached, read from the database on each use — so a password change,
- * rename, deactivation, deletion or throttled account on any instance ends it at once.
+ * and the login limit not reached, re-read from the database at most once a second — so a
+ * password change, rename, deactivation or deletion ends it at once here (user-change events)
+ * and within a second on any other instance, as with every other cached credential.
  */
 export class BasicScheme implements HeaderScheme {
   readonly source = 'authorization';
@@ -54,7 +63,12 @@ export class BasicScheme implements HeaderScheme {
     private readonly passwordLogin: PasswordLogin,
     private readonly clock: Clock,
     private readonly cache: BasicCacheOptions,
-  ) {}
+    events: RevocationEvents,
+  ) {
+    events.onUserChanged((id) => {
+      for (const [tag, entry] of this.#remembered) if (entry.userId === id) this.#remembered.delete(tag);
+    });
+  }
 
   accepts(): boolean {
     return true;
@@ -76,7 +90,11 @@ export class BasicScheme implements HeaderScheme {
 
     const tag = createHmac('sha256', this.#cacheKey).update(credentials).digest('base64url');
     const remembered = this.#remembered.get(tag);
-    if (remembered && remembered.until > this.clock()) {
+    const now = this.clock();
+    if (remembered && remembered.until > now) {
+      if (now - remembered.checkedAt < RECHECK_MS && remembered.failures === this.passwordLogin.failures) {
+        return { ok: true, principal: remembered.principal };
+      }
       const found = await this.users.findWithHashById(remembered.userId);
       if (
         found?.user.isActive &&
@@ -88,10 +106,10 @@ export class BasicScheme implements HeaderScheme {
         // Remembered, but not a way round a running login limit (SECURITY B3).
         const verdict = await this.passwordLogin.throttled(left, input.clientAddress ?? 'unknown');
         if (!verdict.ok) return authFailure('THROTTLED', CHALLENGE, undefined, verdict.retryAfterSeconds);
-        return {
-          ok: true,
-          principal: { user: found.user, credential: { kind: 'password', id: 0 }, scopes: null, csrfToken: null },
-        };
+        remembered.checkedAt = now;
+        remembered.failures = this.passwordLogin.failures;
+        remembered.principal = passwordPrincipal(found.user);
+        return { ok: true, principal: remembered.principal };
       }
     }
     this.#remembered.delete(tag);
@@ -123,19 +141,23 @@ export class BasicScheme implements HeaderScheme {
     }
     // Remember the hash this password was checked against, not whatever is stored by now: a
     // password change racing this check must not leave the old password remembered.
-    this.#remember(tag, { userId: outcome.user.id, hashTag: hashTag(outcome.passwordHash) });
-    return {
-      ok: true,
-      principal: { user: outcome.user, credential: { kind: 'password', id: 0 }, scopes: null, csrfToken: null },
-    };
+    const principal = passwordPrincipal(outcome.user);
+    this.#remember(tag, { userId: outcome.user.id, hashTag: hashTag(outcome.passwordHash), principal });
+    return { ok: true, principal };
   }
 
-  #remember(tag: string, entry: Omit<Remembered, 'until'>): void {
+  #remember(tag: string, entry: Omit<Remembered, 'until' | 'checkedAt' | 'failures'>): void {
     if (this.#remembered.size >= this.cache.maxEntries) {
       const oldest = this.#remembered.keys().next().value;
       if (oldest !== undefined) this.#remembered.delete(oldest);
     }
-    this.#remembered.set(tag, { ...entry, until: this.clock() + this.cache.ttlMs });
+    const now = this.clock();
+    this.#remembered.set(tag, {
+      ...entry,
+      until: now + this.cache.ttlMs,
+      checkedAt: now,
+      failures: this.passwordLogin.failures,
+    });
   }
 }
 
@@ -171,4 +193,8 @@ export function decodeBasic(credentials: string): [string, string] | string {
 
 function hashTag(passwordHash: string): string {
   return createHash('sha256').update(passwordHash).digest('base64url');
+}
+
+function passwordPrincipal(user: Principal['user']): Principal {
+  return { user, credential: { kind: 'password', id: 0 }, scopes: null, csrfToken: null };
 }
