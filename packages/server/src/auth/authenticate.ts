@@ -1,3 +1,4 @@
+import { trimHttpWhitespace } from '../http/whitespace.js';
 import type { CookieScheme, HeaderScheme, Scheme } from '../schemes/scheme.js';
 import { type AuthInput, type AuthResult, authFailure } from './principal.js';
 
@@ -53,10 +54,10 @@ export class Authenticator {
     if (authorization.length > MAX_AUTHORIZATION_BYTES) {
       return authFailure('MALFORMED_CREDENTIALS', this.#challenge, 'The Authorization header is too long.');
     }
-    const trimmed = authorization.trim();
+    const trimmed = trimHttpWhitespace(authorization);
     const gap = trimmed.search(/[ \t]/);
     const name = (gap === -1 ? trimmed : trimmed.slice(0, gap)).toLowerCase();
-    const credentials = gap === -1 ? '' : trimmed.slice(gap + 1).trim();
+    const credentials = gap === -1 ? '' : trimHttpWhitespace(trimmed.slice(gap + 1));
     const schemes = this.#byName.get(name);
     if (!schemes) {
       return authFailure(

@@ -1,3 +1,5 @@
+import { trimHttpWhitespace } from './whitespace.js';
+
 /**
  * Reads a `Cookie` header into name → values. Every value of a repeated name is kept, so a
  * caller can refuse ambiguity (two `sessionid` cookies, e.g. from cookie tossing by a
@@ -9,9 +11,10 @@ export function parseCookies(header: string | undefined): Map<string, string[]> 
   for (const pair of header.split(';')) {
     const eq = pair.indexOf('=');
     if (eq < 0) continue;
-    const name = pair.slice(0, eq).trim();
+    // RFC 6265 5.2 strips only whitespace around a name and value (not U+00A0 and the like).
+    const name = trimHttpWhitespace(pair.slice(0, eq));
     if (name === '') continue;
-    let value = pair.slice(eq + 1).trim();
+    let value = trimHttpWhitespace(pair.slice(eq + 1));
     if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
     const list = cookies.get(name);
     if (list) list.push(value);

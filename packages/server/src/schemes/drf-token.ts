@@ -25,8 +25,9 @@ export class DrfTokenScheme implements HeaderScheme {
   }
 
   async authenticate(credentials: string): Promise<AuthResult> {
-    // DRF splits the header on whitespace: one part is no key, three are too many.
-    const parts = credentials.split(/\s+/).filter(Boolean);
+    // DRF splits the header on whitespace: one part is no key, three are too many. Only
+    // HTTP whitespace separates: a U+00A0 after the key is part of it, not a gap.
+    const parts = credentials.split(/[\t\n\r ]+/).filter(Boolean);
     if (parts.length === 0) return fail('MALFORMED_CREDENTIALS', 'Invalid token header. No credentials provided.');
     if (parts.length > 1) {
       return fail('MALFORMED_CREDENTIALS', 'Invalid token header. Token string should not contain spaces.');

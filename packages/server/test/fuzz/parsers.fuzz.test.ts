@@ -27,6 +27,7 @@ import { parseCookies, serializeCookie } from '../../src/http/cookies.js';
 import { checkCsrfToken, checkSameOrigin } from '../../src/http/csrf.js';
 import { Fields } from '../../src/http/fields.js';
 import { HttpError } from '../../src/http/http-error.js';
+import { trimHttpWhitespace } from '../../src/http/whitespace.js';
 import { decodeBasic } from '../../src/schemes/basic.js';
 import { ConjurTokenScheme } from '../../src/schemes/conjur-token.js';
 import { DrfTokenScheme } from '../../src/schemes/drf-token.js';
@@ -116,7 +117,7 @@ describe('cookie parsing (http/cookies.ts)', () => {
       const cookies = parseCookies(header);
       for (const [name, values] of cookies) {
         expect(name).not.toBe('');
-        expect(name).toBe(name.trim());
+        expect(name).toBe(trimHttpWhitespace(name));
         expect(name).not.toContain(';');
         for (const value of values) expect(value).not.toContain(';');
       }
@@ -136,6 +137,12 @@ describe('cookie parsing (http/cookies.ts)', () => {
         expect(parsed).toEqual(expected);
       },
     );
+  });
+
+  it('keeps U+00A0 and U+FEFF around a value, stripping only spaces and tabs (found by fuzzing)', () => {
+    expect(parseCookies('sessionid=abc\u00a0; x=\ufeff1 ').get('sessionid')).toEqual(['abc\u00a0']);
+    expect(parseCookies('sessionid=abc\u00a0; x=\ufeff1 ').get('x')).toEqual(['\ufeff1']);
+    expect(parseCookies(' \tsessionid = abc \t').get('sessionid')).toEqual(['abc']);
   });
 
   it('parses what serializeCookie writes back to the same value', () => {
@@ -558,11 +565,12 @@ describe('the Authorization dispatcher (auth/authenticate.ts)', () => {
         if (!result.ok) expect(result.code).toBe('MALFORMED_CREDENTIALS');
         return;
       }
-      const trimmed = (header as string).trim();
+      const trimmed = trimHttpWhitespace(header as string);
       const gap = trimmed.search(/[ \t]/);
       const name = (gap < 0 ? trimmed : trimmed.slice(0, gap)).toLowerCase();
       const handed = name === 'token' ? token.seen : name === 'basic' ? basic.seen : undefined;
-      if (name === 'token' || name === 'basic') expect(handed).toBe(gap < 0 ? '' : trimmed.slice(gap + 1).trim());
+      if (name === 'token' || name === 'basic')
+        expect(handed).toBe(gap < 0 ? '' : trimHttpWhitespace(trimmed.slice(gap + 1)));
       else if (!result.ok) expect(result.code).toBe('UNSUPPORTED_SCHEME');
     });
   });
