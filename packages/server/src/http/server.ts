@@ -1,5 +1,5 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import FindMyWay, { type HTTPMethod } from 'find-my-way';
 import pino, { type Logger } from 'pino';
 import { auditRoutes } from '../dialects/audit.js';
@@ -156,6 +156,7 @@ export function createHttpServer(tessera: Tessera, options: HttpServerOptions = 
   );
   // Sockets idle past these get closed instead of being held open by a slow client (SECURITY I6).
   server.timeout = 60_000;
+  server.on('clientError', answerClientError);
 
   return {
     server,
@@ -237,4 +238,28 @@ function sendError(res: ServerResponse, error: unknown, logger: Logger): void {
   // An unexpected failure: a generic answer, the details only in the log (SECURITY G4).
   logger.error({ err: error }, 'unhandled error');
   send(res, { status: 500, body: { detail: 'Internal server error.' } });
+}
+
+/**
+ * A request node's parser refused (a NUL or bare CR in a header, a malformed request line,
+ * headers past the limit, a timeout) gets the JSON error body every other refusal has, not
+ * node's bare status line: a client must be able to read why (issue 8, found by fuzzing).
+ * There is no response object at this point, so the answer is written to the socket itself.
+ */
+function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
+  // A response already under way on this connection cannot be followed by another.
+  const inFlight = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (error.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent) {
+    socket.destroy();
+    return;
+  }
+  const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+  const body = JSON.stringify({
+    detail: status === 431 ? 'Request header fields too large.' : status === 408 ? 'Request timeout.' : 'Bad request.',
+  });
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nX-Content-Type-Options: nosniff\r\n` +
+      `Cache-Control: no-store\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
