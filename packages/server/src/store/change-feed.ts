@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
-import pg from 'pg';
+import type pg from 'pg';
 import type { ChangeNotice, RevocationEvents } from '../credentials/revocation-events.js';
 import type { Database } from './database.js';
 
@@ -51,7 +51,8 @@ export class PostgresChangeFeed {
   }
 
   async #listen(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.connectionString });
+    const { default: driver } = await import('pg');
+    const client = new driver.Client({ connectionString: this.connectionString });
     client.on('notification', (message) => {
       if (message.channel === this.#channel) this.#receive(message.payload);
     });

@@ -16,7 +16,7 @@ import {
   sql,
   type TableMetadata,
 } from 'kysely';
-import pg from 'pg';
+import type pg from 'pg';
 import { TesseraError } from '../errors.js';
 import type { Schema } from './schema.js';
 
@@ -155,6 +155,8 @@ async function openPostgres(url: string): Promise<Database> {
   if (schema !== null && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
     throw new TesseraError('DATABASE_URL_INVALID', `schema name "${schema}" must match [a-z_][a-z0-9_]*`);
   }
+  // Loaded only here: a SQLite deployment starts without parsing the PostgreSQL driver.
+  const { default: pg } = await import('pg');
   const pool = new pg.Pool({
     connectionString: parsed.toString(),
     max: 10,

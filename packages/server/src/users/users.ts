@@ -5,7 +5,7 @@ import { checkNewPassword, type PasswordHasher } from '../crypto/passwords.js';
 import { TesseraError } from '../errors.js';
 import type { SessionStore } from '../sessions/session-store.js';
 import type { Database } from '../store/database.js';
-import { isCommonPassword } from './common-passwords.js';
+import { commonPasswordCheck } from './common-passwords.js';
 import { normalizeUsername, type User, userFromRow, validateEmail, validateUsername } from './user.js';
 
 export interface NewUser {
@@ -54,7 +54,7 @@ export class Users {
     const username = validateUsername(input.username);
     const email = input.email === undefined ? null : validateEmail(input.email);
     const roles = validateRoles(input.roles ?? []);
-    checkNewPassword(input.password, isCommonPassword);
+    checkNewPassword(input.password, await commonPasswordCheck());
     if (await this.findByUsername(username))
       throw new TesseraError('USERNAME_TAKEN', 'A user with that username already exists.');
     const passwordHash = await this.hasher.hash(input.password);
@@ -156,7 +156,7 @@ export class Users {
     if (changes.roles !== undefined) set.roles = JSON.stringify(validateRoles(changes.roles));
     if (changes.isActive !== undefined) set.is_active = changes.isActive ? 1 : 0;
     if (changes.password !== undefined) {
-      checkNewPassword(changes.password, isCommonPassword);
+      checkNewPassword(changes.password, await commonPasswordCheck());
       set.password_hash = await this.hasher.hash(changes.password);
     }
     if (Object.keys(set).length === 0) return current;
