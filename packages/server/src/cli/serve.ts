@@ -46,6 +46,7 @@ export function registerServeCommand(program: Command): void {
 
       const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
       http.logger.info({ database: tessera.database.location }, `tessera listening on http://${host}:${address.port}`);
+      http.logger.flush(); // whoever waits for this line (a supervisor, a test) sees it now
       if (tessera.migrationsApplied.length > 0)
         http.logger.info({ migrations: tessera.migrationsApplied }, 'database schema migrated');
       try {
@@ -57,5 +58,6 @@ export function registerServeCommand(program: Command): void {
       } catch (error) {
         if (!stopping) throw error; // the database was closed by a shutdown that began meanwhile
       }
+      http.logger.flush();
     });
 }

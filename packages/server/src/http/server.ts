@@ -45,7 +45,14 @@ const ALL_METHODS: readonly Method[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE']
  */
 export function createHttpServer(tessera: Tessera, options: HttpServerOptions = {}): TesseraServer {
   const { config } = tessera;
-  const logger = options.logger ?? pino({ level: config.logLevel, base: null }, pino.destination({ sync: false }));
+  // A line per request would be a write(2) per request: lines gather up to 4 KiB, and go out
+  // at least once a second, and at exit (pino flushes its destination then).
+  const logger =
+    options.logger ??
+    pino(
+      { level: config.logLevel, base: null },
+      pino.destination({ sync: false, minLength: 4096, periodicFlush: 1000 }),
+    );
   const trustedProxies = new Set(config.trustedProxies);
   let draining = false;
 

@@ -53,11 +53,23 @@ function parseRoles(text: string): string[] {
   return Array.isArray(value) ? value.filter((r): r is string => typeof r === 'string') : [];
 }
 
+/** Built once per user object: a cached credential hands out the same object for a second. */
+const shown = new WeakMap<User, Readonly<Record<string, unknown>>>();
+
 /**
  * The user object the HTTP API returns, in Django's field names because the session
  * dialect's clients (Keystone-API, DRF) expect them. Never carries a password hash.
  */
-export function publicUser(user: User): Record<string, unknown> {
+export function publicUser(user: User): Readonly<Record<string, unknown>> {
+  let view = shown.get(user);
+  if (!view) {
+    view = Object.freeze(buildPublicUser(user));
+    shown.set(user, view);
+  }
+  return view;
+}
+
+function buildPublicUser(user: User): Record<string, unknown> {
   return {
     id: user.id,
     username: user.username,
