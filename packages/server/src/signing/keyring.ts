@@ -1,4 +1,5 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { sql } from 'kysely';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Clock } from '../clock.js';
 import type { RevocationEvents } from '../credentials/revocation-events.js';
@@ -41,6 +42,9 @@ export class Keyring {
   #keys = new Map<string, SigningKey>();
   #current: SigningKey | undefined;
   #lastMissReload = 0;
+  /** Loads started and the latest one applied: an older read finishing late must not win. */
+  #loadsStarted = 0;
+  #loadApplied = 0;
   #timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -100,6 +104,10 @@ export class Keyring {
     const pkcs8 = privateKey.export({ type: 'pkcs8', format: 'der' }).toString('base64');
     const now = this.clock();
     await this.database.db.transaction().execute(async (trx) => {
+      // Under READ COMMITTED two rotations each retire the keys they saw and both insert, leaving
+      // two current keys (SECURITY I1 "one winner"); the lock queues them. SQLite's BEGIN IMMEDIATE
+      // already does.
+      if (this.database.kind === 'postgres') await sql`lock table signing_keys in exclusive mode`.execute(trx);
       await trx
         .updateTable('signing_keys')
         .set({ rotated_at: now, retire_after: now + this.options.verifyWindowMs })
@@ -123,6 +131,7 @@ export class Keyring {
 
   /** Re-reads the keyring from the database, deleting keys past their retirement. */
   async load(): Promise<void> {
+    const started = ++this.#loadsStarted;
     const now = this.clock();
     await this.database.db.deleteFrom('signing_keys').where('retire_after', '<=', now).execute();
     const rows = await this.database.db.selectFrom('signing_keys').selectAll().orderBy('created_at', 'desc').execute();
@@ -146,6 +155,9 @@ export class Keyring {
         retireAfter: row.retire_after,
       });
     }
+    // Reads on a pool may finish out of order: only the newest view of the keyring counts.
+    if (started < this.#loadApplied) return;
+    this.#loadApplied = started;
     this.#keys = keys;
     // Two instances rotating at once may both leave an unrotated key: the newest signs.
     this.#current = [...keys.values()].find((k) => k.rotatedAt === null);
