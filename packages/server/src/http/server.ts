@@ -30,8 +30,9 @@ export interface TesseraServer {
   /** Listens on the configured host and port (or the given ones); resolves with the bound address. */
   listen(port?: number, host?: string): Promise<AddressInfo>;
   /**
-   * Graceful stop (SECURITY I4): readiness turns 503 at once, no new connections are taken,
-   * in-flight requests get the grace period to finish, then the rest are cut.
+   * Graceful stop (SECURITY I4): readiness turns 503 at once and every answer closes its
+   * connection; while requests are in flight (for at most the grace period) the port still
+   * answers, so probes read that 503; then the listener closes and what is left is cut.
    */
   close(): Promise<void>;
 }
@@ -81,8 +82,21 @@ export function createHttpServer(tessera: Tessera, options: HttpServerOptions = 
   const noop = () => undefined;
   for (const route of routes) router.on(route.methods as HTTPMethod[], route.path, noop, route);
 
+  /** Requests not yet answered, and who waits for their number to reach zero (graceful stop). */
+  let inFlight = 0;
+  let onIdle: (() => void) | undefined;
+
+  /** Read when the answer is sent, not when the request came: a drain may have begun meanwhile. */
+  function closeIfDraining(res: ServerResponse): void {
+    if (draining && !res.headersSent) res.setHeader('Connection', 'close');
+  }
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now();
+    inFlight++;
+    res.once('close', () => {
+      if (--inFlight === 0) onIdle?.();
+    });
     const address = clientAddress(req, trustedProxies);
     res.once('finish', () => {
       // Path only: a query string may hold a secret someone put there by mistake.
@@ -97,7 +111,6 @@ export function createHttpServer(tessera: Tessera, options: HttpServerOptions = 
     res.setHeader('X-Content-Type-Options', 'nosniff');
     // Responses here carry credentials or facts about them; no cache may keep one (SECURITY C7).
     res.setHeader('Cache-Control', 'no-store');
-    if (draining) res.setHeader('Connection', 'close');
 
     try {
       // node:http keeps the first of several Host headers; the CSRF origin check reads Host,
@@ -149,8 +162,11 @@ export function createHttpServer(tessera: Tessera, options: HttpServerOptions = 
           checkSameOrigin(ctx, { requireReferer: false });
         }
       }
-      send(res, await route.handler(ctx));
+      const reply = await route.handler(ctx);
+      closeIfDraining(res);
+      send(res, reply);
     } catch (error) {
+      closeIfDraining(res);
       sendError(res, error, logger);
     }
   }
@@ -179,11 +195,21 @@ export function createHttpServer(tessera: Tessera, options: HttpServerOptions = 
     },
     async close() {
       draining = true;
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
-      const timer = setTimeout(() => server.closeAllConnections(), config.shutdownGraceMs);
-      await closed;
+      // The listener stays open while requests are in flight, so a load balancer's readiness
+      // probe reads 503 rather than a refused connection, and stops sending traffic here.
+      let timer: NodeJS.Timeout | undefined;
+      if (inFlight > 0) {
+        await new Promise<void>((resolve) => {
+          onIdle = resolve;
+          timer = setTimeout(resolve, config.shutdownGraceMs);
+        });
+      }
       clearTimeout(timer);
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // What is left is idle, half-sent, or past the grace period.
+      server.closeAllConnections();
+      await closed;
       logger.flush?.();
     },
   };
