@@ -172,7 +172,14 @@ export function createHttpServer(tessera: Tessera, options: HttpServerOptions = 
   }
 
   const server = createServer(
-    { requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 5_000 },
+    {
+      requestTimeout: 30_000,
+      headersTimeout: 10_000,
+      keepAliveTimeout: 5_000,
+      // Node enforces the two timeouts above only when it sweeps its connections, every 30 s by
+      // default: a slow-loris client would hold its socket for up to 40 s instead of 10.
+      connectionsCheckingInterval: 1_000,
+    },
     (req, res) => {
       void handle(req, res);
     },
