@@ -1,16 +1,7 @@
-import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { cliEnv, runCli, type ServeProcess, startServe } from '../helpers/cli.js';
-import {
-  type DatabaseKind,
-  describeEachDatabase,
-  freshDatabase,
-  PASSWORD,
-  TEST_MASTER_KEY,
-} from '../helpers/harness.js';
+import { type DatabaseKind, describeEachDatabase, PASSWORD } from '../helpers/harness.js';
+import { createUserByCli, type ServeBed, serveBed } from '../helpers/serve-bed.js';
 
 const GRACE_MS = 3000;
 
@@ -51,31 +42,15 @@ async function healthUntil(url: string, accept: (status: number) => boolean, tim
 }
 
 describeEachDatabase('SECURITY I4: graceful shutdown of tessera serve', (kind: DatabaseKind) => {
-  let database: { url: string; dispose(): Promise<void> };
-  let cwd: string;
-  let env: NodeJS.ProcessEnv;
-  let server: ServeProcess | undefined;
-
+  let bed: ServeBed;
   beforeEach(async () => {
-    database = await freshDatabase(kind);
-    cwd = mkdtempSync(join(tmpdir(), 'tessera-i4-'));
-    env = cliEnv({
-      TESSERA_DATABASE_URL: database.url,
-      TESSERA_MASTER_KEY: TEST_MASTER_KEY,
-      TESSERA_SHUTDOWN_GRACE: `${GRACE_MS}ms`,
-    });
-    const created = await runCli(['user', 'create', 'alice', '--password-stdin'], { cwd, env, input: `${PASSWORD}\n` });
-    expect(created.code, created.stderr).toBe(0);
-    server = await startServe([], { cwd, env });
+    bed = await serveBed(kind, { TESSERA_SHUTDOWN_GRACE: `${GRACE_MS}ms` });
   });
-  afterEach(async () => {
-    server?.kill();
-    rmSync(cwd, { recursive: true, force: true });
-    await database.dispose();
-  });
+  afterEach(() => bed.dispose());
 
   it('answers readiness with 503 while draining, finishes the in-flight login, then exits 0 within the grace period', async () => {
-    const serve = server as ServeProcess;
+    await createUserByCli(bed, 'alice');
+    const serve = await bed.serve();
     const login = halfSentLogin(serve.url);
     await new Promise<void>((resolve) => login.socket.once('connect', resolve));
     // A probe answered after the login's head was sent: the server has read that head by now.
@@ -99,7 +74,7 @@ describeEachDatabase('SECURITY I4: graceful shutdown of tessera serve', (kind: D
   });
 
   it('cuts a request still unfinished when the grace period ends, and exits 0 right after', async () => {
-    const serve = server as ServeProcess;
+    const serve = await bed.serve();
     const stuck = halfSentLogin(serve.url);
     await new Promise<void>((resolve) => stuck.socket.once('connect', resolve));
     // A probe answered after the stuck request's head was sent: the server has read that head by now.
@@ -116,7 +91,7 @@ describeEachDatabase('SECURITY I4: graceful shutdown of tessera serve', (kind: D
   });
 
   it('exits 0 without waiting out the grace period when nothing is in flight, and the port is closed', async () => {
-    const serve = server as ServeProcess;
+    const serve = await bed.serve();
     const signalledAt = performance.now();
     serve.child.kill('SIGTERM');
     expect(await serve.exited(GRACE_MS + 2000)).toEqual({ code: 0, signal: null });
