@@ -286,7 +286,7 @@ describeEachDatabase('tessera CLI', (kind: DatabaseKind) => {
     expect(server.stderr()).toBe('');
   });
 
-  it('serves /healthz on the port it logs, exits 0 on SIGTERM, and starts again fast', async () => {
+  it('serves /healthz on the port it logs, exits 0 on SIGTERM, and starts again on the migrated database', async () => {
     const first = await startServe([], { cwd, env });
     servers.push(first);
     expect(first.firstLine.level).toBe(30);
@@ -300,19 +300,12 @@ describeEachDatabase('tessera CLI', (kind: DatabaseKind) => {
     expect(first.stdout()).toMatch(/"signal":"SIGTERM"/);
     expect(first.stderr()).toBe('');
 
-    // Same database, now migrated: ready well within the loose bound.
+    // Same database, now migrated: it answers as soon as it says it listens. How fast it gets
+    // there is a figure for `npm run bench` (start-up scenario), not a bound for a shared CI box.
     const second = await startServe([], { cwd, env });
     servers.push(second);
-    let status = 0;
-    while (status !== 200 && performance.now() - second.spawnedAt < 5000) {
-      status = await fetch(`${second.url}/healthz`).then(
-        (r) => r.status,
-        () => 0,
-      );
-    }
-    const readyMs = performance.now() - second.spawnedAt;
-    expect(status).toBe(200);
-    expect(readyMs).toBeLessThan(3000);
+    expect((await fetch(`${second.url}/healthz`)).status).toBe(200);
+    expect(second.stdout()).not.toContain('database schema migrated');
     second.child.kill('SIGTERM');
     expect((await second.exited(5000)).code).toBe(0);
   });
