@@ -50,8 +50,6 @@ export interface TesseraConfig {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'silent';
   /** Password hashes computed at once. */
   hashConcurrency: number;
-  /** `tessera serve` runs password hashing at this niceness (0–19; 0 keeps the event loop's). */
-  hashNice: number;
   /** How long SIGTERM waits for in-flight requests. */
   shutdownGraceMs: number;
   /**
@@ -139,7 +137,6 @@ export function resolveConfig(env: NodeJS.ProcessEnv = process.env, overrides: C
       overrides.logLevel ??
       oneOf(env, 'TESSERA_LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'silent'], 'info'),
     hashConcurrency: overrides.hashConcurrency ?? integer(env, 'TESSERA_HASH_CONCURRENCY', 2, 1, 64),
-    hashNice: overrides.hashNice ?? integer(env, 'TESSERA_HASH_NICE', 10, 0, 19),
     shutdownGraceMs: overrides.shutdownGraceMs ?? duration(env, 'TESSERA_SHUTDOWN_GRACE', '10s'),
     recentLoginMs: overrides.recentLoginMs ?? duration(env, 'TESSERA_RECENT_LOGIN', '15m'),
   };

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { resolveConfig } from '../config.js';
-import { lowerThreadPoolPriority } from '../crypto/hash-priority.js';
 import { createHttpServer } from '../http/server.js';
 import { openTessera } from '../tessera.js';
 import { CliError } from './common.js';
@@ -26,7 +25,6 @@ export function registerServeCommand(program: Command): void {
         ...(options.database !== undefined && { databaseUrl: options.database }),
       });
       const tessera = await openTessera(config);
-      await lowerThreadPoolPriority(config.hashNice);
       const http = createHttpServer(tessera);
       const address = await http.listen();
       // Handlers first: from here on the server answers requests, so a SIGTERM must drain it
