@@ -33,22 +33,10 @@ export function runCli(
   options: { cwd: string; env: NodeJS.ProcessEnv; input?: string; timeoutMs?: number },
 ): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      cwd: options.cwd,
-      env: options.env,
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk;
-    });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      stderr += chunk;
-    });
+    const { child, output } = spawnCli(args, options, 'pipe');
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`tessera ${args.join(' ')} did not finish in time; stderr: ${stderr}`));
+      reject(new Error(`tessera ${args.join(' ')} did not finish in time; stderr: ${output.stderr}`));
     }, options.timeoutMs ?? 60_000);
     child.on('error', (error) => {
       clearTimeout(timer);
@@ -56,10 +44,10 @@ export function runCli(
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      resolvePromise({ code, signal, stdout, stderr });
+      resolvePromise({ code, signal, stdout: output.stdout, stderr: output.stderr });
     });
-    child.stdin.on('error', () => undefined); // the command may exit before reading stdin
-    child.stdin.end(options.input ?? '');
+    child.stdin?.on('error', () => undefined); // the command may exit before reading stdin
+    child.stdin?.end(options.input ?? '');
   });
 }
 
@@ -190,19 +178,7 @@ export interface CliProcess {
 
 /** Spawns `node dist/cli/main.js …args` without waiting for it to finish. */
 export function startCli(args: string[], options: { cwd: string; env: NodeJS.ProcessEnv }): CliProcess {
-  const child = spawn(process.execPath, [CLI, ...args], {
-    cwd: options.cwd,
-    env: options.env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    stdout += chunk;
-  });
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr += chunk;
-  });
+  const { child, output } = spawnCli(args, options, 'ignore');
   const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolveExit) => {
     child.on('exit', (code, signal) => resolveExit({ code, signal }));
   });
@@ -215,16 +191,21 @@ export function startCli(args: string[], options: { cwd: string; env: NodeJS.Pro
           resolveWait();
         } else if (Date.now() - started > timeoutMs || child.exitCode !== null) {
           clearInterval(poll);
-          rejectWait(new Error(`tessera ${args.join(' ')}: no ${what} in time; stdout: ${stdout} stderr: ${stderr}`));
+          rejectWait(
+            new Error(
+              `tessera ${args.join(' ')}: no ${what} in time; stdout: ${output.stdout} stderr: ${output.stderr}`,
+            ),
+          );
         }
       }, 10);
     });
   return {
     child,
-    stdout: () => stdout,
-    stderr: () => stderr,
-    waitForStart: (timeoutMs = 30_000) => until(() => stderr.includes('\n'), timeoutMs, 'first line on stderr'),
-    waitForOutput: (pattern, timeoutMs) => until(() => pattern.test(stdout), timeoutMs, `output matching ${pattern}`),
+    stdout: () => output.stdout,
+    stderr: () => output.stderr,
+    waitForStart: (timeoutMs = 30_000) => until(() => output.stderr.includes('\n'), timeoutMs, 'first line on stderr'),
+    waitForOutput: (pattern, timeoutMs) =>
+      until(() => pattern.test(output.stdout), timeoutMs, `output matching ${pattern}`),
     exited: (timeoutMs) =>
       Promise.race([
         exit,
@@ -236,4 +217,25 @@ export function startCli(args: string[], options: { cwd: string; env: NodeJS.Pro
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     },
   };
+}
+
+/** Spawns the built CLI, collecting what it prints as it prints it. */
+function spawnCli(
+  args: string[],
+  options: { cwd: string; env: NodeJS.ProcessEnv },
+  stdin: 'pipe' | 'ignore',
+): { child: ChildProcess; output: { stdout: string; stderr: string } } {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    cwd: options.cwd,
+    env: options.env,
+    stdio: [stdin, 'pipe', 'pipe'],
+  });
+  const output = { stdout: '', stderr: '' };
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+    output.stdout += chunk;
+  });
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+    output.stderr += chunk;
+  });
+  return { child, output };
 }
