@@ -37,7 +37,12 @@ export class PostgresChangeFeed {
     if (!database.postgres) return undefined;
     const { connectionString, schema } = database.postgres;
     const feed = new PostgresChangeFeed(database, connectionString, schema, events);
-    await feed.#listen();
+    try {
+      await feed.#listen();
+    } catch (error) {
+      await feed.close(); // no reconnection loop outliving a start that failed
+      throw error;
+    }
     events.relayTo((notice) => feed.#publish(notice));
     return feed;
   }
@@ -59,16 +64,24 @@ export class PostgresChangeFeed {
     // A dropped connection must not take the process down: listen again shortly. Until
     // then the caches' one-second re-check is what bounds a stale answer.
     client.on('error', () => undefined);
-    client.on('end', () => this.#reconnectLater());
-    await client.connect();
-    await client.query(`listen "${this.#channel}"`);
     this.#client = client;
+    try {
+      await client.connect();
+      await client.query(`listen "${this.#channel}"`);
+    } catch (error) {
+      this.#client = undefined;
+      await client.end().catch(() => undefined);
+      throw error;
+    }
+    client.on('end', () => this.#reconnectLater());
   }
 
+  /** One attempt at a time, once a second, until listening again or closed. */
   #reconnectLater(): void {
-    if (this.#closed) return;
+    if (this.#closed || this.#timer !== undefined) return;
     this.#client = undefined;
     this.#timer = setTimeout(() => {
+      this.#timer = undefined;
       this.#listen().catch((error: unknown) => {
         process.emitWarning(`change feed: cannot listen on PostgreSQL: ${String(error)}`, {
           code: 'TESSERA_CHANGE_FEED',

@@ -1,0 +1,82 @@
+import { createHash } from 'node:crypto';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { resolveConfig } from '../src/config.js';
+import { openTessera, type Tessera } from '../src/tessera.js';
+import { freshDatabase, PASSWORD, TEST_MASTER_KEY, TestClock } from './helpers/harness.js';
+
+/**
+ * Two cores on one PostgreSQL schema, in-process. Their clocks stand still, so a cached
+ * credential is never re-read on its own: only a notice from the other instance can end it.
+ */
+describe.skipIf(!inject('postgresUrl'))('change feed between instances (PostgreSQL LISTEN/NOTIFY)', () => {
+  let database: Awaited<ReturnType<typeof freshDatabase>>;
+  let a: Tessera;
+  let b: Tessera;
+
+  beforeAll(async () => {
+    database = await freshDatabase('postgres');
+    const config = resolveConfig(
+      {},
+      { databaseUrl: database.url, masterKey: { kind: 'env', value: TEST_MASTER_KEY }, logLevel: 'silent' },
+    );
+    a = await openTessera(config, { clock: new TestClock().read });
+    b = await openTessera(config, { clock: new TestClock().read });
+  });
+  afterAll(async () => {
+    await a?.close();
+    await b?.close();
+    await database?.dispose();
+  });
+
+  async function personalToken(name: string) {
+    const user =
+      (await a.users.findByUsername('alice')) ??
+      (await a.users.create({ username: 'alice', password: PASSWORD, roles: [] }, { actorId: null }));
+    return a.issuer.personalToken({ userId: user.id, name, expiresAt: null, scopes: null }, { actorId: null });
+  }
+
+  const authenticates = async (instance: Tessera, token: string) =>
+    (await instance.authenticator.authenticate({ headers: { authorization: `Bearer ${token}` } })).ok;
+
+  async function within(ms: number, check: () => Promise<boolean>): Promise<void> {
+    const start = Date.now();
+    while (!(await check())) {
+      if (Date.now() - start > ms) throw new Error(`not within ${ms} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+
+  it('ends on one instance a credential revoked on the other', async () => {
+    const { token, info } = await personalToken('first');
+    expect(await authenticates(b, token)).toBe(true); // now in B's cache, which never expires here
+    await a.issuer.revoke(info, { actorId: null });
+    await within(2_000, async () => !(await authenticates(b, token)));
+  });
+
+  it('listens again after its connection is cut, and hears the next revocation', async () => {
+    const schema = new URL(database.url).searchParams.get('schema') ?? '';
+    const channel = `tessera_changes_${createHash('sha256').update(schema).digest('hex').slice(0, 32)}`;
+    const admin = new pg.Client({ connectionString: inject('postgresUrl') });
+    await admin.connect();
+    try {
+      const listening = async () =>
+        (await admin.query('select pid from pg_stat_activity where query = $1', [`listen "${channel}"`])).rows.map(
+          (r) => Number(r.pid),
+        );
+      expect(await listening()).toHaveLength(2);
+      await admin.query('select pg_terminate_backend(pid) from pg_stat_activity where query = $1', [
+        `listen "${channel}"`,
+      ]);
+      // Both instances come back on their own, once a second until they do.
+      await within(10_000, async () => (await listening()).length === 2);
+    } finally {
+      await admin.end();
+    }
+
+    const { token, info } = await personalToken('second');
+    expect(await authenticates(b, token)).toBe(true);
+    await a.issuer.revoke(info, { actorId: null });
+    await within(2_000, async () => !(await authenticates(b, token)));
+  });
+});
