@@ -22,11 +22,16 @@ export function refuseShortLived(principal: Principal): void {
  * A password or email change, or a new long-lived key, made through a browser session needs
  * the session to have signed in recently (SECURITY G3; ASVS5 7.5): a session left open on a
  * shared machine, or ridden by injected script, cannot quietly take the account over. Basic
- * user:password proves the password on the request itself; a token already is a long-lived
- * credential, limited by its scopes instead.
+ * user:password proves the password on the request itself; a long-lived token is limited by
+ * its scopes instead; a short-lived one (bought with anything, an old session included) may not.
  */
 export function requireRecentLogin(ctx: RequestContext): void {
   const { credential, signedInAt } = ctx.user;
+  // A JWT or Conjur token can be bought with any session, however old: it would be a way
+  // round this check, so it may not make these changes at all.
+  if (credential.kind === 'jwt' || credential.kind === 'conjur-token') {
+    throw detail(403, 'A short-lived token cannot make this change; use the credential it came from.');
+  }
   if (credential.kind !== 'session') return;
   if (signedInAt !== undefined && ctx.tessera.clock() - signedInAt <= ctx.tessera.config.recentLoginMs) return;
   throw detail(403, 'This change needs a recent sign-in: sign in again, then retry.');

@@ -95,7 +95,9 @@ async function update(ctx: RequestContext): Promise<Reply> {
   if (!target) throw detail(404, 'Not found.');
   // A PUT resends the email unchanged: only a real change counts. One's own password change
   // proves the current password itself (SECURITY A6).
-  if ((email !== undefined && email !== target.email) || (password !== undefined && !self)) requireRecentLogin(ctx);
+  // `''` is how a missing email reads (and clears it): compare what would be stored.
+  const emailChanges = email !== undefined && (email === '' ? null : email) !== target.email;
+  if (emailChanges || (password !== undefined && !self)) requireRecentLogin(ctx);
   if (username !== undefined) changes.username = username;
   if (email !== undefined) changes.email = email;
   if (isActive !== undefined) changes.isActive = isActive;

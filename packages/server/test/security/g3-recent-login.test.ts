@@ -85,6 +85,36 @@ describeEachDatabase('G3 sensitive changes need a recent login', (kind) => {
     expect(changed.status).toBe(200);
   });
 
+  it('G3 refuses these changes to a JWT, which any session, however old, can buy', async () => {
+    const alice = await login(server, 'alice', PASSWORD);
+    server.clock.advance(RECENT_MS + 1_000);
+    const minted = await api(server, 'POST', '/v1/token', { session: alice });
+    expect(minted.status).toBe(200);
+    const { access_token: jwt } = (await minted.json()) as { access_token: string };
+    const changed = await api(server, 'PATCH', `/users/users/${aliceId}/`, {
+      headers: { authorization: `Bearer ${jwt}` },
+      body: { email: 'new@example.com' },
+    });
+    expect(changed.status).toBe(403);
+    const me = await api(server, 'GET', `/users/users/${aliceId}/`, { session: alice });
+    expect(((await me.json()) as { email: string }).email).toBe('alice@example.com');
+  });
+
+  it('G3 lets an old session resend an absent email unchanged (PUT of what it read)', async () => {
+    const bob = await login(server, 'bob', PASSWORD);
+    server.clock.advance(RECENT_MS + 1_000);
+    const read = (await (await api(server, 'GET', `/users/users/${bobId}/`, { session: bob })).json()) as {
+      username: string;
+      email: string;
+    };
+    expect(read.email).toBe('');
+    const put = await api(server, 'PUT', `/users/users/${bobId}/`, {
+      session: bob,
+      body: { username: read.username, email: read.email },
+    });
+    expect(put.status).toBe(200);
+  });
+
   it('G3 counts Basic username:password as a login made now', async () => {
     server.clock.advance(RECENT_MS + 1_000);
     const made = await api(server, 'POST', '/v1/credentials', {
