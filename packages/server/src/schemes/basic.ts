@@ -56,6 +56,8 @@ export class BasicScheme implements HeaderScheme {
   readonly #cacheKey = randomBytes(32);
   readonly #remembered = new Map<string, Remembered>();
   readonly #inflight = new Map<string, Promise<AuthResult>>();
+  /** Bumped by every user change: a check that began before one must not be remembered. */
+  #generation = 0;
 
   constructor(
     private readonly credentials: CredentialStore,
@@ -66,6 +68,7 @@ export class BasicScheme implements HeaderScheme {
     events: RevocationEvents,
   ) {
     events.onUserChanged((id) => {
+      this.#generation++;
       for (const [tag, entry] of this.#remembered) if (entry.userId === id) this.#remembered.delete(tag);
     });
   }
@@ -118,7 +121,7 @@ export class BasicScheme implements HeaderScheme {
     // many connections at once must not run argon2 (and count a login attempt) per connection.
     let pending = this.#inflight.get(tag);
     if (!pending) {
-      pending = this.#verifyPassword(tag, left, right, input.clientAddress ?? 'unknown').finally(() =>
+      pending = this.#verifyPassword(tag, left, right, input.clientAddress ?? 'unknown', this.#generation).finally(() =>
         this.#inflight.delete(tag),
       );
       this.#inflight.set(tag, pending);
@@ -126,7 +129,13 @@ export class BasicScheme implements HeaderScheme {
     return pending;
   }
 
-  async #verifyPassword(tag: string, left: string, right: string, clientAddress: string): Promise<AuthResult> {
+  async #verifyPassword(
+    tag: string,
+    left: string,
+    right: string,
+    clientAddress: string,
+    generation: number,
+  ): Promise<AuthResult> {
     const fail = (code: AuthFailureCode) => authFailure(code, CHALLENGE, 'Invalid username/password.');
     const outcome = await this.passwordLogin.attempt({
       username: left,
@@ -142,7 +151,10 @@ export class BasicScheme implements HeaderScheme {
     // Remember the hash this password was checked against, not whatever is stored by now: a
     // password change racing this check must not leave the old password remembered.
     const principal = passwordPrincipal(outcome.user);
-    this.#remember(tag, { userId: outcome.user.id, hashTag: hashTag(outcome.passwordHash), principal });
+    // A password change or deactivation that landed during the check answers the next use.
+    if (generation === this.#generation) {
+      this.#remember(tag, { userId: outcome.user.id, hashTag: hashTag(outcome.passwordHash), principal });
+    }
     return { ok: true, principal };
   }
 
