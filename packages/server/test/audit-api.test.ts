@@ -168,6 +168,7 @@ describeEachDatabase('audit log: GET /v1/audit and tessera audit tail', (kind) =
       ['?since=yesterday', 'since'],
       ['?until=2026-11-22T10:00:00', 'until'],
       ['?before=-1', 'before'],
+      ['?event=logout&event=login.failed', 'event'],
     ] as const) {
       const response = await api(server, 'GET', `/v1/audit${query}`, { session: admin });
       expect(response.status, query).toBe(400);

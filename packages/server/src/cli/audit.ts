@@ -5,6 +5,11 @@ import { CliError, type DatabaseOption, withTessera } from './common.js';
 
 /** How often `audit tail --follow` looks for new events. */
 const POLL_MS = 1_000;
+/**
+ * On PostgreSQL an id is taken at insert but seen at commit, so a row may appear below ids
+ * already printed: each poll looks this far back and skips what it has shown.
+ */
+const LOOK_BACK_IDS = 500;
 
 interface TailOptions extends DatabaseOption {
   lines: string;
@@ -43,6 +48,7 @@ export function registerAuditCommands(program: Command): void {
 
         // The id of the newest event seen so far: even with no match yet, start from "now".
         let lastId = newest.at(-1)?.id ?? (await tessera.audit.query({ limit: 1 }))[0]?.id ?? 0;
+        const shown = new Set(newest.map((record) => record.id));
         let stopped = false;
         const stop = () => {
           stopped = true;
@@ -51,10 +57,14 @@ export function registerAuditCommands(program: Command): void {
         process.once('SIGTERM', stop);
         process.stderr.write('following the audit log; interrupt (Ctrl-C) to stop\n');
         while (!stopped) {
-          for (const record of await tessera.audit.query({ ...filter, afterId: lastId, limit: 500 })) {
+          const from = Math.max(0, lastId - LOOK_BACK_IDS);
+          for (const record of await tessera.audit.query({ ...filter, afterId: from, limit: 1000 })) {
+            if (shown.has(record.id)) continue;
             print(record);
-            lastId = record.id;
+            shown.add(record.id);
+            lastId = Math.max(lastId, record.id);
           }
+          for (const id of shown) if (id <= lastId - LOOK_BACK_IDS) shown.delete(id);
           await new Promise((resolve) => setTimeout(resolve, POLL_MS));
         }
       });
@@ -70,10 +80,14 @@ function parseEvents(text: string): AuditEvent[] {
   return names as AuditEvent[];
 }
 
+/** A username, or an id; a name made of digits that is also another user's id is ambiguous. */
 async function resolveUser(tessera: Tessera, text: string): Promise<number> {
-  const user = /^\d{1,15}$/.test(text)
-    ? await tessera.users.findById(Number(text))
-    : await tessera.users.findByUsername(text);
+  const byName = await tessera.users.findByUsername(text);
+  const byId = /^\d{1,15}$/.test(text) ? await tessera.users.findById(Number(text)) : undefined;
+  if (byName && byId && byName.id !== byId.id) {
+    throw new CliError(`${text} is both a username and another user's id; give the other user's name`);
+  }
+  const user = byName ?? byId;
   if (!user) throw new CliError(`no user ${text}`);
   return user.id;
 }

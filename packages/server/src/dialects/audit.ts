@@ -23,6 +23,12 @@ export function auditRoutes(): Route[] {
 async function list(ctx: RequestContext): Promise<Reply> {
   if (!isAdmin(ctx.user.user)) throw detail(403, 'Only an admin may read the audit log.');
   const { query } = ctx;
+  // `?event=a&event=b` arrives as an array: say how to ask instead of guessing which one counts.
+  for (const [name, value] of Object.entries(query)) {
+    if (typeof value !== 'string') {
+      throw new HttpError(400, { [name]: ['Give this parameter once (several events: event=a,b).'] });
+    }
+  }
   const limit = optionalInt(query.limit, 'limit', 1, MAX_LIMIT) ?? DEFAULT_LIMIT;
   const records = await ctx.tessera.audit.query({
     ...(query.event !== undefined && { events: parseEvents(query.event) }),
