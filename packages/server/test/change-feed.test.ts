@@ -60,16 +60,24 @@ describe.skipIf(!inject('postgresUrl'))('change feed between instances (PostgreS
     const admin = new pg.Client({ connectionString: inject('postgresUrl') });
     await admin.connect();
     try {
+      // idle: the LISTEN has finished, so a notice sent from then on reaches that connection
       const listening = async () =>
-        (await admin.query('select pid from pg_stat_activity where query = $1', [`listen "${channel}"`])).rows.map(
-          (r) => Number(r.pid),
-        );
-      expect(await listening()).toHaveLength(2);
+        (
+          await admin.query("select pid from pg_stat_activity where query = $1 and state = 'idle'", [
+            `listen "${channel}"`,
+          ])
+        ).rows.map((r) => Number(r.pid));
+      const before = await listening();
+      expect(before).toHaveLength(2);
       await admin.query('select pg_terminate_backend(pid) from pg_stat_activity where query = $1', [
         `listen "${channel}"`,
       ]);
-      // Both instances come back on their own, once a second until they do.
-      await within(10_000, async () => (await listening()).length === 2);
+      // Both instances come back on their own, once a second until they do: two listening
+      // connections again, neither of them one of the two just cut (which may linger a moment).
+      await within(10_000, async () => {
+        const now = await listening();
+        return now.length === 2 && now.every((pid) => !before.includes(pid));
+      });
     } finally {
       await admin.end();
     }

@@ -57,7 +57,8 @@ export class PostgresChangeFeed {
 
   async #listen(): Promise<void> {
     const { default: driver } = await import('pg');
-    const client = new driver.Client({ connectionString: this.connectionString });
+    // Keep-alive probes find a connection a failover or a NAT silently dropped.
+    const client = new driver.Client({ connectionString: this.connectionString, keepAlive: true });
     client.on('notification', (message) => {
       if (message.channel === this.#channel) this.#receive(message.payload);
     });
@@ -67,6 +68,7 @@ export class PostgresChangeFeed {
     this.#client = client;
     try {
       await client.connect();
+      if (this.#closed) throw new Error('the change feed was closed while connecting');
       await client.query(`listen "${this.#channel}"`);
     } catch (error) {
       this.#client = undefined;
@@ -83,6 +85,7 @@ export class PostgresChangeFeed {
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       this.#listen().catch((error: unknown) => {
+        if (this.#closed) return;
         process.emitWarning(`change feed: cannot listen on PostgreSQL: ${String(error)}`, {
           code: 'TESSERA_CHANGE_FEED',
         });

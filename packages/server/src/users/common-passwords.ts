@@ -11,6 +11,10 @@ let common: Promise<Set<string>> | undefined;
 export async function commonPasswordCheck(): Promise<(password: string) => boolean> {
   common ??= import('@zxcvbn-ts/language-common').then(
     ({ dictionary }) => new Set(dictionary['passwords-common']?.slice(0, COMMON_PASSWORD_COUNT) ?? []),
+    (error: unknown) => {
+      common = undefined; // try again at the next password rather than fail every one after
+      throw error;
+    },
   );
   const set = await common;
   return (password) => set.has(password.toLowerCase());
