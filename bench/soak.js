@@ -5,14 +5,12 @@
 // on any 5xx, network error or unexpected answer, or if a revoked token is still accepted.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { cli, rssMiB, runCli } from './lib/processes.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const cli = join(here, '..', 'packages', 'server', 'dist', 'cli', 'main.js');
 const { values: args } = parseArgs({
   options: { duration: { type: 'string', default: '180' }, workers: { type: 'string', default: '8' } },
 });
@@ -37,27 +35,6 @@ const MIX = [
 
 function log(line) {
   process.stdout.write(`${line}\n`);
-}
-
-function residentMiB(pid) {
-  const match = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return match ? Number(match[1]) / 1024 : Number.NaN;
-}
-
-function runCli(args, env, input) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-    });
-    child.stderr.on('data', (d) => {
-      err += d;
-    });
-    child.stdin.end(input ?? '');
-    child.once('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`tessera ${args.join(' ')}: ${err}`))));
-  });
 }
 
 /** Starts `tessera serve --port 0` and resolves once it logs the port it listens on. */
@@ -118,7 +95,6 @@ async function main() {
     }
     server = await startServer(env);
     const { url } = server;
-    const pid = server.child.pid;
 
     const counts = Object.fromEntries(MIX.map(([kind]) => [kind, 0]));
     const failures = { '5xx': 0, network: 0, unexpected: 0 };
@@ -211,7 +187,7 @@ async function main() {
 
     // Warm up, then measure the starting memory.
     for (let i = 0; i < 50; i++) await step();
-    const rssStart = residentMiB(pid);
+    const rssStart = rssMiB(server.child);
     for (const key of Object.keys(counts)) counts[key] = 0;
     const started = performance.now();
     const deadline = started + durationS * 1000;
@@ -219,7 +195,7 @@ async function main() {
     const progress = setInterval(() => {
       const elapsed = (performance.now() - started) / 1000;
       const total = Object.values(counts).reduce((a, b) => a + b, 0);
-      const rss = residentMiB(pid);
+      const rss = rssMiB(server.child);
       samples.push(rss);
       log(
         `  ${elapsed.toFixed(0).padStart(4)} s  ${total} requests (${((total - lastTotal) / 10).toFixed(0)}/s)  ` +
@@ -234,7 +210,7 @@ async function main() {
     );
     clearInterval(progress);
     const elapsedS = (performance.now() - started) / 1000;
-    const rssEnd = residentMiB(pid);
+    const rssEnd = rssMiB(server.child);
 
     // Every revoked token must be refused now, with nothing left to settle.
     let stillAccepted = 0;
