@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { resolveConfig } from '../src/config.js';
 import { openTessera, type Tessera } from '../src/tessera.js';
 import { freshDatabase, PASSWORD, TEST_MASTER_KEY, TestClock } from './helpers/harness.js';
+import { within } from './helpers/poll.js';
 
 /**
  * Two cores on one PostgreSQL schema, in-process. Their clocks stand still, so a cached
@@ -38,14 +39,6 @@ describe.skipIf(!inject('postgresUrl'))('change feed between instances (PostgreS
 
   const authenticates = async (instance: Tessera, token: string) =>
     (await instance.authenticator.authenticate({ headers: { authorization: `Bearer ${token}` } })).ok;
-
-  async function within(ms: number, check: () => Promise<boolean>): Promise<void> {
-    const start = Date.now();
-    while (!(await check())) {
-      if (Date.now() - start > ms) throw new Error(`not within ${ms} ms`);
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-  }
 
   it('ends on one instance a credential revoked on the other', async () => {
     const { token, info } = await personalToken('first');

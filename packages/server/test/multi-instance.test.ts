@@ -5,6 +5,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { cliEnv, runCli, type ServeProcess, startServe } from './helpers/cli.js';
 import { freshDatabase, PASSWORD, TEST_MASTER_KEY } from './helpers/harness.js';
+import { within } from './helpers/poll.js';
 
 /**
  * Two `tessera serve` processes on one PostgreSQL schema, behind no balancer: the test talks
@@ -59,16 +60,6 @@ describe.skipIf(!inject('postgresUrl'))('two instances on one PostgreSQL databas
    * few milliseconds; half a second proves the feed carried it, with room for a busy machine.
    */
   const NOTICE_MS = 500;
-
-  /** Polls `check` until it is true; resolves with the milliseconds that took. */
-  async function within(limitMs: number, check: () => Promise<boolean>): Promise<number> {
-    const start = performance.now();
-    while (!(await check())) {
-      if (performance.now() - start > limitMs) throw new Error(`not within ${limitMs} ms`);
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
-    return performance.now() - start;
-  }
 
   async function status(url: string, init: RequestInit = {}): Promise<number> {
     const response = await fetch(url, init);

@@ -13,7 +13,7 @@ export const USERS_SCOPE = 'users';
  * anyone handed one keep access after it (and what it was bought with) is gone.
  */
 export function refuseShortLived(principal: Principal): void {
-  if (principal.credential.kind === 'jwt' || principal.credential.kind === 'conjur-token') {
+  if (isShortLived(principal)) {
     throw detail(403, 'A short-lived token cannot make a lasting credential; use the credential it came from.');
   }
 }
@@ -29,10 +29,14 @@ export function requireRecentLogin(ctx: RequestContext): void {
   const { credential, signedInAt } = ctx.user;
   // A JWT or Conjur token can be bought with any session, however old: it would be a way
   // round this check, so it may not make these changes at all.
-  if (credential.kind === 'jwt' || credential.kind === 'conjur-token') {
+  if (isShortLived(ctx.user)) {
     throw detail(403, 'A short-lived token cannot make this change; use the credential it came from.');
   }
   if (credential.kind !== 'session') return;
   if (signedInAt !== undefined && ctx.tessera.clock() - signedInAt <= ctx.tessera.config.recentLoginMs) return;
   throw detail(403, 'This change needs a recent sign-in: sign in again, then retry.');
+}
+
+function isShortLived(principal: Principal): boolean {
+  return principal.credential.kind === 'jwt' || principal.credential.kind === 'conjur-token';
 }
