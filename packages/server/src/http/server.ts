@@ -86,36 +86,30 @@ export function createHttpServer(tessera: Tessera, options: HttpServerOptions = 
   let inFlight = 0;
   let onIdle: (() => void) | undefined;
 
-  /** Read when the answer is sent, not when the request came: a drain may have begun meanwhile. */
-  function closeIfDraining(res: ServerResponse): void {
-    if (draining && !res.headersSent) res.setHeader('Connection', 'close');
-  }
-
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now();
     inFlight++;
+    const address = clientAddress(req, trustedProxies);
+    // One listener for both jobs: 'close' follows 'finish' for every answered request.
     res.once('close', () => {
+      // Answered requests only, path only: a query string may hold a secret put there by mistake.
+      if (res.writableFinished) {
+        logger.info({
+          method: req.method,
+          path: (req.url ?? '').split('?')[0]?.slice(0, 512),
+          status: res.statusCode,
+          ms: Math.round((performance.now() - started) * 100) / 100,
+          ip: address,
+        });
+      }
       if (--inFlight === 0) onIdle?.();
     });
-    const address = clientAddress(req, trustedProxies);
-    res.once('finish', () => {
-      // Path only: a query string may hold a secret someone put there by mistake.
-      logger.info({
-        method: req.method,
-        path: (req.url ?? '').split('?')[0]?.slice(0, 512),
-        status: res.statusCode,
-        ms: Math.round((performance.now() - started) * 100) / 100,
-        ip: address,
-      });
-    });
-    res.setHeader('X-Content-Type-Options', 'nosniff');
-    // Responses here carry credentials or facts about them; no cache may keep one (SECURITY C7).
-    res.setHeader('Cache-Control', 'no-store');
 
     try {
+      const repeated = repeatedHeaders(req.rawHeaders);
       // node:http keeps the first of several Host headers; the CSRF origin check reads Host,
       // so an ambiguous one is refused as RFC 9112 3.2 requires.
-      if (hasSeveralHosts(req.rawHeaders)) throw detail(400, 'Send exactly one Host header.');
+      if (repeated & SEVERAL_HOSTS) throw detail(400, 'Send exactly one Host header.');
       // HEAD is GET without the body (RFC 9110 9.3.2); node:http leaves the body out itself.
       const method = (req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET')) as Method;
       const found = ALL_METHODS.includes(method) ? router.find(method as HTTPMethod, req.url ?? '/') : null;
@@ -140,8 +134,9 @@ export function createHttpServer(tessera: Tessera, options: HttpServerOptions = 
       if (route.auth === 'required') {
         const result = await tessera.authenticator.authenticate({
           headers: req.headers,
-          // A getter node builds afresh on each read: only worth it when there is a header to check.
-          ...(req.headers.authorization !== undefined && { headersDistinct: req.headersDistinct }),
+          // node keeps only the first Authorization header; the scan above saw whether there
+          // were more. headersDistinct is a getter node builds afresh on every read.
+          ...(repeated & SEVERAL_AUTHORIZATIONS && { headersDistinct: req.headersDistinct }),
           clientAddress: address,
         });
         if (!result.ok) {
@@ -162,12 +157,10 @@ export function createHttpServer(tessera: Tessera, options: HttpServerOptions = 
           checkSameOrigin(ctx, { requireReferer: false });
         }
       }
-      const reply = await route.handler(ctx);
-      closeIfDraining(res);
-      send(res, reply);
+      // `draining` is read when the answer goes out, not when the request came.
+      send(res, await route.handler(ctx), draining);
     } catch (error) {
-      closeIfDraining(res);
-      sendError(res, error, logger);
+      sendError(res, error, logger, draining);
     }
   }
 
@@ -222,62 +215,96 @@ export function createHttpServer(tessera: Tessera, options: HttpServerOptions = 
   };
 }
 
-function send(res: ServerResponse, reply: Reply): void {
-  if (reply.headers) for (const [name, value] of Object.entries(reply.headers)) res.setHeader(name, value);
-  if (reply.cookies?.length) res.setHeader('Set-Cookie', reply.cookies);
-  // A known length spares the chunked framing: one write of header and body per response.
+/** Sent with every answer, whatever its kind; written in one go with the rest by writeHead. */
+const ALWAYS = {
+  'X-Content-Type-Options': 'nosniff',
+  // Responses here carry credentials or facts about them; no cache may keep one (SECURITY C7).
+  'Cache-Control': 'no-store',
+};
+
+/**
+ * Serialised bodies of frozen replies (the public user view is one, built once per cached
+ * user): a repeated whoami then costs no JSON.stringify and no byte count.
+ */
+const serialised = new WeakMap<object, { json: string; length: number }>();
+
+function serialise(body: unknown): { json: string; length: number } {
+  const frozen = typeof body === 'object' && body !== null && Object.isFrozen(body);
+  const known = frozen ? serialised.get(body) : undefined;
+  if (known) return known;
+  const json = JSON.stringify(body);
+  const made = { json, length: Buffer.byteLength(json) };
+  if (frozen) serialised.set(body as object, made);
+  return made;
+}
+
+/**
+ * Writes the whole answer with one writeHead and no setHeader: node then builds the header
+ * block straight from one object, and with a known length sends header and body in one write.
+ */
+function send(res: ServerResponse, reply: Reply, draining: boolean): void {
+  const headers: Record<string, string | number | string[]> = { ...ALWAYS, ...reply.headers };
+  if (reply.cookies?.length) headers['Set-Cookie'] = reply.cookies;
+  if (draining) headers.Connection = 'close';
   if (reply.text !== undefined) {
-    res.writeHead(reply.status ?? 200, {
-      'Content-Type': 'text/plain; charset=utf-8',
-      'Content-Length': Buffer.byteLength(reply.text),
-    });
+    headers['Content-Type'] = 'text/plain; charset=utf-8';
+    headers['Content-Length'] = Buffer.byteLength(reply.text);
+    res.writeHead(reply.status ?? 200, headers);
     res.end(reply.text);
   } else if (reply.body !== undefined) {
-    const json = JSON.stringify(reply.body);
-    res.writeHead(reply.status ?? 200, {
-      'Content-Type': 'application/json',
-      'Content-Length': Buffer.byteLength(json),
-    });
+    const { json, length } = serialise(reply.body);
+    headers['Content-Type'] = 'application/json';
+    headers['Content-Length'] = length;
+    res.writeHead(reply.status ?? 200, headers);
     res.end(json);
   } else {
-    res.writeHead(reply.status ?? 204);
+    res.writeHead(reply.status ?? 204, headers);
     res.end();
   }
 }
 
-/** Whether the raw header list names Host more than once (RFC 9112 3.2: answer 400). */
-function hasSeveralHosts(raw: string[]): boolean {
-  let seen = false;
+const SEVERAL_HOSTS = 1;
+const SEVERAL_AUTHORIZATIONS = 2;
+
+/**
+ * Which of Host and Authorization the raw header list names more than once, as bits: one
+ * pass over it, where node's headersDistinct would build an object of every header.
+ */
+function repeatedHeaders(raw: string[]): number {
+  let hosts = 0;
+  let authorizations = 0;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string;
-    if (name.length === 4 && name.toLowerCase() === 'host') {
-      if (seen) return true;
-      seen = true;
-    }
+    if (name.length === 4 && name.toLowerCase() === 'host') hosts++;
+    else if (name.length === 13 && name.toLowerCase() === 'authorization') authorizations++;
   }
-  return false;
+  return (hosts > 1 ? SEVERAL_HOSTS : 0) | (authorizations > 1 ? SEVERAL_AUTHORIZATIONS : 0);
 }
 
-function sendError(res: ServerResponse, error: unknown, logger: Logger): void {
+function sendError(res: ServerResponse, error: unknown, logger: Logger, draining: boolean): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
   if (error instanceof HttpError) {
-    send(res, { status: error.status, body: error.body, headers: { ...error.headers } });
+    send(res, { status: error.status, body: error.body, headers: { ...error.headers } }, draining);
     return;
   }
   if (isTesseraError(error, 'HASHER_BUSY')) {
-    send(res, {
-      status: 503,
-      body: { detail: 'The server is busy; try again shortly.' },
-      headers: { 'Retry-After': '1' },
-    });
+    send(
+      res,
+      {
+        status: 503,
+        body: { detail: 'The server is busy; try again shortly.' },
+        headers: { 'Retry-After': '1' },
+      },
+      draining,
+    );
     return;
   }
   // An unexpected failure: a generic answer, the details only in the log (SECURITY G4).
   logger.error({ err: error }, 'unhandled error');
-  send(res, { status: 500, body: { detail: 'Internal server error.' } });
+  send(res, { status: 500, body: { detail: 'Internal server error.' } }, draining);
 }
 
 /**
