@@ -50,6 +50,8 @@ export interface TesseraConfig {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'silent';
   /** Password hashes computed at once. */
   hashConcurrency: number;
+  /** Nice value `serve` gives every thread but the event loop's (0 leaves them alone). */
+  backgroundNice: number;
   /** How long SIGTERM waits for in-flight requests. */
   shutdownGraceMs: number;
   /**
@@ -137,6 +139,7 @@ export function resolveConfig(env: NodeJS.ProcessEnv = process.env, overrides: C
       overrides.logLevel ??
       oneOf(env, 'TESSERA_LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'silent'], 'info'),
     hashConcurrency: overrides.hashConcurrency ?? integer(env, 'TESSERA_HASH_CONCURRENCY', 2, 1, 64),
+    backgroundNice: overrides.backgroundNice ?? integer(env, 'TESSERA_BACKGROUND_NICE', 10, 0, 19),
     shutdownGraceMs: overrides.shutdownGraceMs ?? duration(env, 'TESSERA_SHUTDOWN_GRACE', '10s'),
     recentLoginMs: overrides.recentLoginMs ?? duration(env, 'TESSERA_RECENT_LOGIN', '15m'),
   };

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { resolveConfig } from '../config.js';
 import { createHttpServer } from '../http/server.js';
+import { lowerBackgroundThreads } from '../runtime/thread-priority.js';
 import { openTessera } from '../tessera.js';
 import { CliError } from './common.js';
 
@@ -45,6 +46,15 @@ export function registerServeCommand(program: Command): void {
       const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
       http.logger.info({ database: tessera.database.location }, `tessera listening on http://${host}:${address.port}`);
       http.logger.flush(); // whoever waits for this line (a supervisor, a test) sees it now
+      const priority = await lowerBackgroundThreads(config.backgroundNice);
+      if (priority.skipped === undefined) {
+        http.logger.info(
+          { threads: priority.threads, nice: config.backgroundNice },
+          'background threads run below the event loop',
+        );
+      } else {
+        http.logger.info(`background threads keep their priority: ${priority.skipped}`);
+      }
       if (tessera.migrationsApplied.length > 0)
         http.logger.info({ migrations: tessera.migrationsApplied }, 'database schema migrated');
       try {
