@@ -27,6 +27,7 @@ const result = await autocannon({
   requests: [request],
   timeout: 10,
   pipelining: 1,
+  ...(spec.rate !== undefined && { overallRate: spec.rate }),
 });
 process.stdout.write(
   `${JSON.stringify({

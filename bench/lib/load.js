@@ -2,7 +2,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { benchDir, log, pinned, pinning } from './processes.js';
-import { runWrk } from './wrk.js';
+import { PACE_MS, runWrk } from './wrk.js';
 
 /** `--generator autocannon` forces the fallback, to check it still works where wrk is installed. */
 export function chooseGenerator(forced) {
@@ -31,8 +31,18 @@ function runAutocannon(spec) {
 }
 
 /**
+ * Connections for a paced run (a spec with `rate`, requests per second): each one sends,
+ * reads the answer, waits {@link PACE_MS} and sends again, so the rate stays near `rate`
+ * however the server fares, where a full-throttle generator would measure its own queue.
+ */
+function pacedConnections(rate) {
+  return Math.max(1, Math.round((rate * PACE_MS) / 1000));
+}
+
+/**
  * Makes a `load(spec)` for the settings of this run. A spec: `url`, optional `method`,
- * `headers`, `body`, `variants` (a rotating list of `{headers, body}`), `expect` (the one status
+ * `headers`, `body`, `variants` (a rotating list of `{headers, body}`), `rate` (paced, see
+ * {@link pacedConnections}), `expect` (the one status
  * every answer must have, 200 unless told), `duration` and `warmup` in seconds. Throws when any
  * answer has another status, or the connection failed: a figure made of errors is no figure.
  */
@@ -45,9 +55,11 @@ export function loader({ generator, connections, duration, warmup }) {
       connections,
       duration,
       ...spec,
+      ...(spec.rate !== undefined && { connections: pacedConnections(spec.rate) }),
     };
     const warm = spec.warmup ?? warmup;
-    log(`  ${name}: ${warm > 0 ? `${warm}s warm-up, ` : ''}${full.duration}s × ${full.connections} connections`);
+    const shape = full.rate === undefined ? `${full.connections} connections` : `${full.rate} req/s paced`;
+    log(`  ${name}: ${warm > 0 ? `${warm}s warm-up, ` : ''}${full.duration}s × ${shape}`);
     if (warm > 0) await run({ ...full, duration: warm });
     const figures = await run(full);
     const expect = spec.expect ?? 200;

@@ -56,7 +56,7 @@ export function markdown(run) {
   ];
   for (const r of run.scenarios) {
     lines.push(
-      `| ${r.name} | ${grouped(r.rps)} | ${r.ratio}% | ${ms(r.p50)} | ${ms(r.p99)} | ${r.targetText ?? ''} | ${verdict(r.met, r.detail)} |`,
+      `| ${r.name} | ${grouped(r.rps)} | ${r.paced ? 'paced' : `${r.ratio}%`} | ${ms(r.p50)} | ${ms(r.p99)} | ${r.targetText ?? ''} | ${verdict(r.met, r.detail)} |`,
     );
   }
   if (run.figures.length > 0) {

@@ -6,6 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pinned, pinning } from './processes.js';
 
+/** Each connection of a paced run waits this long between an answer and its next request. */
+export const PACE_MS = 8;
+
 /** A Lua string literal: the values here are ASCII (tokens, JSON bodies), which JSON quotes as Lua does. */
 function lua(text) {
   if (!/^[\x20-\x7e]*$/.test(text)) throw new Error(`not printable ASCII, cannot pass to wrk: ${text.slice(0, 40)}`);
@@ -22,8 +25,10 @@ function luaTable(headers) {
  * The script for one run. One fixed request lets wrk build it once; a rotating set costs a Lua
  * call per request, on the generator's core, never the server's.
  */
-export function script({ method, headers, body, variants }) {
+export function script({ method, headers, body, variants, rate }) {
   const lines = [`wrk.method = ${lua(method)}`];
+  // A paced run: every connection waits between an answer and its next request.
+  if (rate !== undefined) lines.push(`function delay()\n  return ${PACE_MS}\nend`);
   if (!variants) {
     for (const [k, v] of Object.entries(headers)) lines.push(`wrk.headers[${lua(k)}] = ${lua(v)}`);
     if (body !== undefined) lines.push(`wrk.body = ${lua(body)}`);
