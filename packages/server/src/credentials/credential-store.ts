@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { CompiledQuery, sql } from 'kysely';
 import type { Clock } from '../clock.js';
 import { VerifiedCache } from '../signing/verified-cache.js';
 import type { Database } from '../store/database.js';
@@ -61,6 +61,11 @@ type Row = Pick<
 /** Storage of the opaque credential kinds in DESIGN's single credentials table. */
 export class CredentialStore {
   readonly #recent: VerifiedCache<FoundCredential>;
+  /**
+   * The lookup query, built and compiled by Kysely once: on a cache miss (every request of an
+   * unknown token, or with the cache off) building it cost more than SQLite's index lookup.
+   */
+  readonly #findQuery: { sql: string; order: ('kind' | 'lookup')[] };
 
   constructor(
     private readonly database: Database,
@@ -69,6 +74,7 @@ export class CredentialStore {
     cacheEntries = 100_000,
   ) {
     this.#recent = new VerifiedCache(cacheEntries);
+    this.#findQuery = compileFindQuery(database);
     events.onCredentialRevoked((id) => this.#recent.forget((found) => found.info.id === id));
     events.onUserChanged((id) => this.#recent.forget((found) => found.user.id === id));
   }
@@ -90,33 +96,20 @@ export class CredentialStore {
       return expiresAt !== null && expiresAt <= now ? undefined : recent.value;
     }
     const generation = this.#recent.generation;
-    const row = await this.database.db
-      .selectFrom('credentials as c')
-      .innerJoin('users as u', 'u.id', 'c.user_id')
-      .select([
-        'c.id as credential_id',
-        'c.kind',
-        'c.user_id',
-        'c.name',
-        'c.prefix',
-        'c.scopes',
-        'c.created_at as credential_created_at',
-        'c.last_used_at',
-        'c.expires_at',
-        'c.revoked_at',
-        'c.secret_digest',
-        'c.sealed',
-        ...USER_COLUMNS,
-      ])
-      .where('c.kind', '=', kind)
-      .where('c.lookup', '=', lookup)
-      .executeTakeFirst();
+    const row = await this.#findRow(kind, lookup);
     if (!row || row.revoked_at !== null) return undefined;
     if (row.expires_at !== null && row.expires_at <= now) return undefined;
     const info = infoFromRow({ ...row, id: row.credential_id, created_at: row.credential_created_at });
     const found = { info, user: userFromRow(row), secretDigest: row.secret_digest, sealed: row.sealed };
     this.#recent.set(key, found, now + RECENT_MS, now, generation);
     return found;
+  }
+
+  async #findRow(kind: CredentialKind, lookup: string): Promise<FindRow | undefined> {
+    const { sql, order } = this.#findQuery;
+    const parameters = order.map((name) => (name === 'kind' ? kind : lookup));
+    const result = await this.database.db.executeQuery<FindRow>(CompiledQuery.raw(sql, parameters));
+    return result.rows[0];
   }
 
   /** Records use, at most once a minute per credential. */
@@ -274,6 +267,46 @@ export class CredentialStore {
  */
 function onePerUserPredicate(kind: CredentialKind) {
   return sql.lit(kind);
+}
+
+/** Stand-ins for the two parameters, found again in the compiled parameter list. */
+const KIND_SLOT = '\u0000kind';
+const LOOKUP_SLOT = '\u0000lookup';
+
+function findQueryBuilder(database: Database, kind: string, lookup: string) {
+  return database.db
+    .selectFrom('credentials as c')
+    .innerJoin('users as u', 'u.id', 'c.user_id')
+    .select([
+      'c.id as credential_id',
+      'c.kind',
+      'c.user_id',
+      'c.name',
+      'c.prefix',
+      'c.scopes',
+      'c.created_at as credential_created_at',
+      'c.last_used_at',
+      'c.expires_at',
+      'c.revoked_at',
+      'c.secret_digest',
+      'c.sealed',
+      ...USER_COLUMNS,
+    ])
+    .where('c.kind', '=', kind as CredentialKind)
+    .where('c.lookup', '=', lookup);
+}
+
+type FindRow = Awaited<ReturnType<ReturnType<typeof findQueryBuilder>['executeTakeFirstOrThrow']>>;
+
+/** The lookup's SQL, and which parameter goes where (the dialect decides the order). */
+function compileFindQuery(database: Database): { sql: string; order: ('kind' | 'lookup')[] } {
+  const compiled = findQueryBuilder(database, KIND_SLOT, LOOKUP_SLOT).compile();
+  const order = compiled.parameters.map((value) => {
+    if (value === KIND_SLOT) return 'kind' as const;
+    if (value === LOOKUP_SLOT) return 'lookup' as const;
+    throw new Error(`the credential lookup query has an unexpected parameter: ${String(value)}`);
+  });
+  return { sql: compiled.sql, order };
 }
 
 function infoFromRow(row: Row): CredentialInfo {
