@@ -25,9 +25,16 @@ export async function lowerBackgroundThreads(nice: number): Promise<ThreadPriori
   if (nice === 0) return { threads: 0, skipped: 'TESSERA_BACKGROUND_NICE is 0' };
   if (process.platform !== 'linux') return { threads: 0, skipped: `not Linux (${process.platform})` };
   // libuv starts its pool's threads all at once, on the first task: make sure they exist.
-  await stat('.');
+  // Whether the stat itself succeeds does not matter; it ran on the pool.
+  await stat('.').catch(() => undefined);
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc/self/task');
+  } catch {
+    return { threads: 0, skipped: '/proc/self/task cannot be read' };
+  }
   let threads = 0;
-  for (const entry of readdirSync('/proc/self/task')) {
+  for (const entry of entries) {
     const tid = Number(entry);
     if (tid === process.pid) continue; // the event loop's thread keeps its priority
     try {
