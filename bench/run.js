@@ -1,4 +1,4 @@
-// Tessera's benchmark (issue 7): `npm run bench` (about 7 minutes) or `npm run bench -- --quick`
+// Tessera's benchmark (issue 7): `npm run bench` (about 10 minutes) or `npm run bench -- --quick`
 // (under one). Flags: --no-peers (skip Better Auth), --generator wrk|autocannon, --only a,b (run
 // only these scenario groups: whoami, storm, scale, startup, memory, peers).
 // Servers under test and load generators run as separate processes, pinned to separate cores;

@@ -59,7 +59,10 @@ export async function scale(ctx) {
   try {
     const rounds = ctx.quick ? 1 : ROUNDS;
     for (let round = 1; round <= rounds; round++) {
-      for (const [i, size] of sizes.entries()) {
+      // Turns swap each round, so neither size always follows the other's cold run.
+      const order = round % 2 === 1 ? [0, 1] : [1, 0];
+      for (const i of order) {
+        const size = sizes[i];
         for (const temp of ['warm', 'cold']) {
           const { name, ...spec } = size[temp];
           runs[i][temp].push(await ctx.load(`${name}${rounds > 1 ? `, round ${round} of ${rounds}` : ''}`, spec));

@@ -16,7 +16,7 @@ import {
 } from '../helpers/harness.js';
 import { api, whoamiStatus } from '../helpers/requests.js';
 
-/** SECURITY G (admin API and errors): each test is named by the requirement it proves. G3 is not met yet (README). */
+/** SECURITY G (admin API and errors): each test is named by the requirement it proves; G3 has its own file (g3-recent-login). */
 
 const GENERATE_KEYS = '/api/method/frappe.core.doctype.user.user.generate_keys';
 
