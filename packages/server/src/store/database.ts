@@ -61,6 +61,10 @@ function openSqlite(path: string): Database {
   // NORMAL is durable against process crashes (kill -9) in WAL mode; only an OS crash may
   // lose the last transactions, never corrupt the file.
   sqlite.pragma('synchronous = NORMAL');
+  // SQLite's default page cache is 2 MiB: with a million credentials, a thousand clients'
+  // lookups land on more index pages than that, and each miss is a read(2). 32 MiB keeps the
+  // hot part of the credential index in memory (it is an upper bound, filled only as pages are read).
+  sqlite.pragma('cache_size = -32768');
 
   // Kysely prepares every query afresh; the statements Tessera runs are a fixed set, so
   // keep each one prepared (better-sqlite3 statements are reusable).
