@@ -46,6 +46,23 @@ export function craftJws(header: Record<string, unknown>, payload: unknown, sign
 }
 
 /** The absolute file URL of the workspace's `jose` entry point, for a script run outside vitest. */
+/** What {@link forgeFrom} changes: header members, claims, or the whole payload text. */
+export interface JwsChanges {
+  header?: Record<string, unknown>;
+  claims?: Record<string, unknown>;
+  payload?: string;
+}
+
+/**
+ * A token crafted by hand from a real one's header and claims with changes, signed by
+ * `signer` (or unsigned): so a refusal of it is down to the change alone. A member set to
+ * undefined is left out, as JSON.stringify drops it.
+ */
+export function forgeFrom(token: string, changes: JwsChanges, signer?: Signer): string {
+  const { header, payload } = decodeParts(token);
+  return craftJws({ ...header, ...changes.header }, changes.payload ?? { ...payload, ...changes.claims }, signer);
+}
+
 export function joseEntryUrl(): string {
   const root = fileURLToPath(new URL('../../../../', import.meta.url));
   const packageDir = join(root, 'node_modules', 'jose');

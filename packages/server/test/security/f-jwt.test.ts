@@ -11,7 +11,7 @@ import {
   startServer,
   type TestServer,
 } from '../helpers/harness.js';
-import { b64url, craftJws, decodeParts, ed25519, hs256, type Signer } from '../helpers/jwt.js';
+import { b64url, decodeParts, ed25519, forgeFrom, hs256, type JwsChanges, type Signer } from '../helpers/jwt.js';
 import { api } from '../helpers/requests.js';
 
 /** SECURITY F (JWT / JWKS): each test is named by the requirement it proves. */
@@ -89,18 +89,8 @@ describeEachDatabase('SECURITY F: JWT and JWKS', (kind) => {
    * A token crafted by hand from a real one's header and claims with changes, signed by the
    * current key unless another signer is given: so each refusal below is down to the change.
    */
-  const forge = async (
-    changes: { header?: Record<string, unknown>; claims?: Record<string, unknown>; payload?: string },
-    signer: Signer | null = ed25519(keyring().current.privateKey),
-  ) => {
-    const { header, payload } = decodeParts(await jwtFor(alice));
-    // A member set to undefined is left out: JSON.stringify drops it.
-    return craftJws(
-      { ...header, ...changes.header },
-      changes.payload ?? { ...payload, ...changes.claims },
-      signer ?? undefined,
-    );
-  };
+  const forge = async (changes: JwsChanges, signer: Signer | null = ed25519(keyring().current.privateKey)) =>
+    forgeFrom(await jwtFor(alice), changes, signer ?? undefined);
 
   it('F1 accepts a hand-crafted EdDSA token signed by the current key, the control for every forgery here', async () => {
     const token = await forge({ claims: { jti: b64url(randomBytes(16)) } });

@@ -13,7 +13,7 @@ import {
   startServer,
   type TestServer,
 } from '../helpers/harness.js';
-import { craftJws, decodeParts, ed25519, hs256, type Signer } from '../helpers/jwt.js';
+import { ed25519, forgeFrom, hs256, type JwsChanges, type Signer } from '../helpers/jwt.js';
 import { sendRawRequest } from '../helpers/raw-socket.js';
 import { api, rawRequest, whoamiStatus } from '../helpers/requests.js';
 
@@ -109,16 +109,9 @@ describeEachDatabase('SECURITY H: bad inputs', (kind) => {
 
   /** A JWT crafted from a real one's header and claims with changes, signed by the current key unless told otherwise. */
   const forge = async (
-    changes: { header?: Record<string, unknown>; claims?: Record<string, unknown>; payload?: string },
+    changes: JwsChanges,
     signer: Signer | null = ed25519(server.tessera.keyring.current.privateKey),
-  ) => {
-    const { header, payload } = decodeParts(await jwtFor(alice));
-    return craftJws(
-      { ...header, ...changes.header },
-      changes.payload ?? { ...payload, ...changes.claims },
-      signer ?? undefined,
-    );
-  };
+  ) => forgeFrom(await jwtFor(alice), changes, signer ?? undefined);
 
   it('H a crafted JWT signed by the current key is accepted, the control for the JWT cases below', async () => {
     expect((await me(await forge({}))).status).toBe(200);
