@@ -4,6 +4,7 @@ import { digestSecret } from '../crypto/secrets.js';
 import { readRaw } from '../http/body.js';
 import type { RequestContext } from '../http/context.js';
 import { HttpError, throttled } from '../http/http-error.js';
+import { anyCredential, selfChecked } from '../http/route-policy.js';
 import type { Reply, Route } from '../http/routes.js';
 import { decodeBasic } from '../schemes/basic.js';
 import { issueConjurToken } from '../signing/conjur-token.js';
@@ -16,15 +17,30 @@ import type { User } from '../users/user.js';
  * configured accounts). Bad credentials are a 401 with an empty body, as Conjur answers.
  */
 export function conjurRoutes(): Route[] {
+  // Login and rotation read only Basic with a password or the API key, never a token (SECURITY E7, E8).
+  const login_ = selfChecked(['password', 'conjur-api-key'], 'mint-credential');
+  const authenticate_ = selfChecked(['conjur-api-key'], 'mint-short-lived');
   return [
-    { methods: ['GET'], path: '/api/authn/users/login', auth: 'none', handler: login },
-    { methods: ['POST'], path: '/api/authn/users/:login/authenticate', auth: 'none', handler: authenticate },
-    { methods: ['PUT'], path: '/api/authn/users/api_key', auth: 'none', handler: rotateApiKey },
-    { methods: ['GET'], path: '/api/authn/whoami', auth: 'required', handler: whoami },
-    { methods: ['GET'], path: '/whoami', auth: 'required', handler: whoami },
-    { methods: ['GET'], path: '/authn/:account/login', auth: 'none', handler: login },
-    { methods: ['POST'], path: '/authn/:account/:login/authenticate', auth: 'none', handler: authenticate },
-    { methods: ['PUT'], path: '/authn/:account/api_key', auth: 'none', handler: rotateApiKey },
+    { methods: ['GET'], path: '/api/authn/users/login', auth: 'none', policy: login_, handler: login },
+    {
+      methods: ['POST'],
+      path: '/api/authn/users/:login/authenticate',
+      auth: 'none',
+      policy: authenticate_,
+      handler: authenticate,
+    },
+    { methods: ['PUT'], path: '/api/authn/users/api_key', auth: 'none', policy: login_, handler: rotateApiKey },
+    { methods: ['GET'], path: '/api/authn/whoami', auth: 'required', policy: anyCredential(), handler: whoami },
+    { methods: ['GET'], path: '/whoami', auth: 'required', policy: anyCredential(), handler: whoami },
+    { methods: ['GET'], path: '/authn/:account/login', auth: 'none', policy: login_, handler: login },
+    {
+      methods: ['POST'],
+      path: '/authn/:account/:login/authenticate',
+      auth: 'none',
+      policy: authenticate_,
+      handler: authenticate,
+    },
+    { methods: ['PUT'], path: '/authn/:account/api_key', auth: 'none', policy: login_, handler: rotateApiKey },
   ];
 }
 

@@ -1,6 +1,7 @@
 import type { RequestContext } from '../http/context.js';
 import { Fields } from '../http/fields.js';
 import { HttpError, throttled } from '../http/http-error.js';
+import { anyCredential, selfChecked } from '../http/route-policy.js';
 import type { Reply, Route } from '../http/routes.js';
 import { publicUser } from '../users/user.js';
 import { CREDENTIALS_SCOPE } from './guards.js';
@@ -11,10 +12,23 @@ import { CREDENTIALS_SCOPE } from './guards.js';
  */
 export function drfRoutes(): Route[] {
   return [
-    { methods: ['POST'], path: '/api-token-auth', auth: 'none', handler: obtainToken },
-    { methods: ['GET'], path: '/api/whoami', auth: 'required', handler: whoami },
+    {
+      methods: ['POST'],
+      path: '/api-token-auth',
+      auth: 'none',
+      policy: selfChecked(['password'], 'mint-credential'),
+      handler: obtainToken,
+    },
+    { methods: ['GET'], path: '/api/whoami', auth: 'required', policy: anyCredential(), handler: whoami },
     // It deletes a credential, so a scope-limited caller needs the credentials scope.
-    { methods: ['POST'], path: '/api/logout', auth: 'required', scope: CREDENTIALS_SCOPE, handler: logout },
+    {
+      methods: ['POST'],
+      path: '/api/logout',
+      auth: 'required',
+      scope: CREDENTIALS_SCOPE,
+      policy: anyCredential('revoke-credential'),
+      handler: logout,
+    },
   ];
 }
 

@@ -1,9 +1,8 @@
 import type { RequestContext } from '../http/context.js';
 import { Fields } from '../http/fields.js';
 import { detail, HttpError, throttled } from '../http/http-error.js';
+import { anyCredential, lasting, selfChecked } from '../http/route-policy.js';
 import type { Reply, Route } from '../http/routes.js';
-import { isAdmin } from '../users/user.js';
-import { refuseShortLived, requireRecentLogin } from './guards.js';
 import { endSession, startSession } from './session.js';
 
 /**
@@ -16,28 +15,40 @@ export function frappeRoutes(): Route[] {
       methods: ['POST'],
       path: '/api/method/frappe.core.doctype.user.user.generate_keys',
       auth: 'required',
+      policy: lasting(['mint-credential'], 'Only an admin may generate API keys.'),
       handler: generateKeys,
     },
     {
       methods: ['GET', 'POST'],
       path: '/api/method/frappe.auth.get_logged_user',
       auth: 'required',
+      policy: anyCredential(),
       handler: loggedUser,
     },
-    { methods: ['POST'], path: '/api/method/login', auth: 'none', handler: login },
+    {
+      methods: ['POST'],
+      path: '/api/method/login',
+      auth: 'none',
+      policy: selfChecked(['password'], 'sign-in'),
+      handler: login,
+    },
     // POST only: a GET that ends a session breaks "GET changes nothing" (SECURITY D5).
-    { methods: ['POST'], path: '/api/method/logout', auth: 'required', handler: logout },
+    {
+      methods: ['POST'],
+      path: '/api/method/logout',
+      auth: 'required',
+      policy: anyCredential('revoke-credential'),
+      handler: logout,
+    },
   ];
 }
 
 async function generateKeys(ctx: RequestContext): Promise<Reply> {
   const principal = ctx.user;
-  if (!isAdmin(principal.user)) throw detail(403, 'Only an admin may generate API keys.');
-  refuseShortLived(principal);
+  // Admins only, no short-lived token, a recent sign-in: the route's policy (issue 13 item 4).
   // An api key carries the user's full authority, so a scope-limited credential may not make
   // one: a new key's scopes must be a subset of its creator's (SECURITY E5).
   if (principal.scopes !== null) throw detail(403, 'A credential limited to scopes may not generate API keys.');
-  requireRecentLogin(ctx);
   const fields = new Fields({ ...ctx.query, ...(await ctx.body()) });
   const username = fields.string('user', { required: true });
   fields.check();

@@ -2,6 +2,7 @@ import { decodeJwt } from 'jose';
 import type { RequestContext } from '../http/context.js';
 import { Fields } from '../http/fields.js';
 import { detail } from '../http/http-error.js';
+import { anyCredential } from '../http/route-policy.js';
 import type { Reply, Route } from '../http/routes.js';
 
 /** Scope a credential needs to call `POST /v1/introspect`. */
@@ -19,7 +20,9 @@ export const INTROSPECT_SCOPE = 'introspect';
  * ```
  */
 export function introspectionRoutes(): Route[] {
-  return [{ methods: ['POST'], path: '/v1/introspect', auth: 'required', handler: introspect }];
+  return [
+    { methods: ['POST'], path: '/v1/introspect', auth: 'required', policy: anyCredential(), handler: introspect },
+  ];
 }
 
 async function introspect(ctx: RequestContext): Promise<Reply> {

@@ -4,11 +4,11 @@ import { publicCredential } from '../credentials/public-credential.js';
 import type { RequestContext } from '../http/context.js';
 import { Fields } from '../http/fields.js';
 import { detail, HttpError } from '../http/http-error.js';
+import { ANY_CREDENTIAL, anyCredential, lasting, PUBLIC, type RoutePolicy } from '../http/route-policy.js';
 import type { Reply, Route } from '../http/routes.js';
 import { issueJwt, verifyJwt } from '../signing/jwt.js';
 import { isAdmin, publicUser } from '../users/user.js';
-import { CREDENTIALS_SCOPE, refuseShortLived, requireRecentLogin } from './guards.js';
-import { openApiDocument } from './openapi.js';
+import { CREDENTIALS_SCOPE } from './guards.js';
 
 const SCOPE = /^[a-z][a-z0-9:._-]{0,63}$/;
 const MAX_LIFETIME_MS = 10 * 366 * 86_400_000;
@@ -19,16 +19,50 @@ const MAX_LIFETIME_MS = 10 * 366 * 86_400_000;
  */
 export function nativeRoutes(): Route[] {
   return [
-    { methods: ['GET'], path: '/v1/me', auth: 'required', handler: me },
-    { methods: ['GET'], path: '/v1/credentials', auth: 'required', scope: CREDENTIALS_SCOPE, handler: list },
-    { methods: ['POST'], path: '/v1/credentials', auth: 'required', scope: CREDENTIALS_SCOPE, handler: create },
-    { methods: ['DELETE'], path: '/v1/credentials/:id', auth: 'required', scope: CREDENTIALS_SCOPE, handler: revoke },
-    { methods: ['POST'], path: '/v1/token', auth: 'required', handler: issueToken },
-    { methods: ['POST'], path: '/v1/token/revoke', auth: 'required', scope: CREDENTIALS_SCOPE, handler: revokeToken },
-    { methods: ['GET'], path: '/.well-known/jwks.json', auth: 'none', handler: jwks },
-    { methods: ['GET'], path: '/openapi.json', auth: 'none', handler: async () => ({ body: openApiDocument() }) },
+    { methods: ['GET'], path: '/v1/me', auth: 'required', policy: anyCredential(), handler: me },
+    {
+      methods: ['GET'],
+      path: '/v1/credentials',
+      auth: 'required',
+      scope: CREDENTIALS_SCOPE,
+      policy: anyCredential(),
+      handler: list,
+    },
+    {
+      methods: ['POST'],
+      path: '/v1/credentials',
+      auth: 'required',
+      scope: CREDENTIALS_SCOPE,
+      policy: lasting(['mint-credential']),
+      handler: create,
+    },
+    {
+      methods: ['DELETE'],
+      path: '/v1/credentials/:id',
+      auth: 'required',
+      scope: CREDENTIALS_SCOPE,
+      policy: anyCredential('revoke-credential'),
+      handler: revoke,
+    },
+    { methods: ['POST'], path: '/v1/token', auth: 'required', policy: TOKEN_POLICY, handler: issueToken },
+    {
+      methods: ['POST'],
+      path: '/v1/token/revoke',
+      auth: 'required',
+      scope: CREDENTIALS_SCOPE,
+      policy: anyCredential('revoke-credential'),
+      handler: revokeToken,
+    },
+    { methods: ['GET'], path: '/.well-known/jwks.json', auth: 'none', policy: PUBLIC, handler: jwks },
   ];
 }
+
+/** A JWT cannot buy another: the chain would outlive what it was bought with. */
+const TOKEN_POLICY: RoutePolicy = {
+  callers: ANY_CREDENTIAL.filter((kind) => kind !== 'jwt'),
+  session: 'any',
+  effects: ['mint-short-lived'],
+};
 
 async function me(ctx: RequestContext): Promise<Reply> {
   const { user, credential, scopes } = ctx.user;
@@ -44,8 +78,6 @@ async function list(ctx: RequestContext): Promise<Reply> {
 
 async function create(ctx: RequestContext): Promise<Reply> {
   const principal = ctx.user;
-  refuseShortLived(principal);
-  requireRecentLogin(ctx);
   const body = await ctx.body();
   const fields = new Fields(body);
   const name = fields.string('name', { required: true });
@@ -84,12 +116,10 @@ async function revoke(ctx: RequestContext): Promise<Reply> {
 
 /**
  * Exchanges the request's credential for a short-lived EdDSA JWT (DESIGN "bearer"). A JWT
- * cannot buy another: the chain would outlive what it was bought with.
+ * cannot buy another (TOKEN_POLICY).
  */
 async function issueToken(ctx: RequestContext): Promise<Reply> {
   const principal = ctx.user;
-  if (principal.credential.kind === 'jwt')
-    throw detail(403, 'A JWT cannot be exchanged for another; use the credential it came from.');
   const { tessera } = ctx;
   const now = tessera.clock();
   const { token, expiresAt } = await issueJwt(

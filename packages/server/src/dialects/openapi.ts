@@ -1,7 +1,12 @@
+import { policyDocument, policyRefuses, policyText } from '../http/route-policy.js';
+import type { Route } from '../http/routes.js';
+
 /**
  * The OpenAPI 3.1 description of every route the server answers, served at
  * `GET /openapi.json`. A test checks that each registered route appears here, so the
- * document cannot fall behind the server.
+ * document cannot fall behind the server. Each operation carries its route's policy — who
+ * may call — as `x-tessera-policy` and in words in its description, taken from the route
+ * itself, so the two cannot disagree.
  */
 
 type Op = {
@@ -217,18 +222,21 @@ const PATHS: Record<string, Record<string, Op>> = {
   },
 };
 
-let cached: Record<string, unknown> | undefined;
-
-export function openApiDocument(): Record<string, unknown> {
-  cached ??= build();
-  return cached;
+/** The route that answers a documented path and method (`/users/users/{id}/` → `/users/users/:id`). */
+export function routeFor(routes: readonly Route[], path: string, method: string): Route | undefined {
+  const routePath = path.replace(/\{([^}]+)\}/g, ':$1').replace(/(.)\/$/, '$1');
+  return routes.find(
+    (route) => route.path === routePath && (route.methods as readonly string[]).includes(method.toUpperCase()),
+  );
 }
 
-function build(): Record<string, unknown> {
+/** The document for these routes; the server builds it once. */
+export function openApiDocument(routes: readonly Route[]): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const [path, ops] of Object.entries(PATHS)) {
     paths[path] = {};
     for (const [method, op] of Object.entries(ops)) {
+      const policy = routeFor(routes, path, method)?.policy;
       const responses: Record<string, unknown> = {};
       for (const [status, description] of Object.entries(op.responses)) {
         responses[status] = {
@@ -240,6 +248,12 @@ function build(): Record<string, unknown> {
           },
         };
       }
+      if (policy && policyRefuses(policy)) {
+        responses['403'] ??= {
+          description: 'refused by the route policy',
+          content: { 'application/json': { schema: detail } },
+        };
+      }
       if (op.security !== 'none')
         responses['401'] ??= {
           description: 'no valid credential',
@@ -247,6 +261,7 @@ function build(): Record<string, unknown> {
         };
       (paths[path] as Record<string, unknown>)[method] = {
         summary: op.summary,
+        ...(policy && { description: policyText(policy), 'x-tessera-policy': policyDocument(policy) }),
         ...(op.security === 'none' && { security: [] }),
         ...(op.params && {
           parameters: op.params.map((name) => ({

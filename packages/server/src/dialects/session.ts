@@ -4,6 +4,7 @@ import { expireCookie, serializeCookie } from '../http/cookies.js';
 import { checkSameOrigin } from '../http/csrf.js';
 import { Fields } from '../http/fields.js';
 import { HttpError, throttled } from '../http/http-error.js';
+import { anyCredential, selfChecked } from '../http/route-policy.js';
 import type { Reply, Route } from '../http/routes.js';
 import { publicUser, type User } from '../users/user.js';
 
@@ -14,9 +15,21 @@ import { publicUser, type User } from '../users/user.js';
  */
 export function sessionRoutes(): Route[] {
   return [
-    { methods: ['POST'], path: '/authentication/login', auth: 'none', handler: login },
-    { methods: ['GET'], path: '/authentication/whoami', auth: 'required', handler: whoami },
-    { methods: ['POST'], path: '/authentication/logout', auth: 'required', handler: logout },
+    {
+      methods: ['POST'],
+      path: '/authentication/login',
+      auth: 'none',
+      policy: selfChecked(['password'], 'sign-in'),
+      handler: login,
+    },
+    { methods: ['GET'], path: '/authentication/whoami', auth: 'required', policy: anyCredential(), handler: whoami },
+    {
+      methods: ['POST'],
+      path: '/authentication/logout',
+      auth: 'required',
+      policy: anyCredential('revoke-credential'),
+      handler: logout,
+    },
   ];
 }
 

@@ -4,10 +4,42 @@ import type { RequestContext } from '../http/context.js';
 import { Fields } from '../http/fields.js';
 import { detail, HttpError, throttled } from '../http/http-error.js';
 import { optionalInt } from '../http/query.js';
+import { anyCredential, LONG_LIVED, lasting, type RoutePolicy } from '../http/route-policy.js';
 import type { Reply, Route } from '../http/routes.js';
 import { isAdmin, publicUser } from '../users/user.js';
 import type { UserChanges } from '../users/users.js';
-import { requireRecentLogin, USERS_SCOPE } from './guards.js';
+import { USERS_SCOPE } from './guards.js';
+
+const FORBIDDEN = 'You do not have permission to perform this action.';
+
+/** Fields only an admin may send (SECURITY G2); `is_staff` is read-only, but sending it is trying. */
+const ADMIN_FIELDS = ['roles', 'is_active', 'is_staff'];
+
+/**
+ * An update may be a rename (any credential) or a lasting change of rights or of how the
+ * account is reached: what the body asks for picks the stricter rules (issue 13 item 4).
+ */
+const UPDATE_POLICY: RoutePolicy = {
+  ...anyCredential(),
+  stricter: {
+    rules: {
+      admin_fields: {
+        when: 'the body sets roles, is_active or is_staff',
+        ...lasting(['change-roles'], 'Only an admin may change roles or the active flag.'),
+      },
+      password: { when: "the body sets another user's password", ...lasting(['set-password'], FORBIDDEN) },
+      // One's own password change proves the current password instead (SECURITY A6).
+      own_password: {
+        when: "the body sets the caller's own password",
+        callers: LONG_LIVED,
+        session: 'current-password',
+        effects: ['set-password'],
+      },
+      email: { when: 'the body changes the email', ...lasting(['change-email']) },
+    },
+    select: sensitiveChanges,
+  },
+};
 
 /**
  * Keystone-API's users API (seed 000): `/users/users/` and `/users/users/{id}/`. Any signed-in
@@ -16,15 +48,52 @@ import { requireRecentLogin, USERS_SCOPE } from './guards.js';
  */
 export function usersRoutes(): Route[] {
   return [
-    { methods: ['GET'], path: '/users/users', auth: 'required', handler: list },
-    { methods: ['POST'], path: '/users/users', auth: 'required', scope: USERS_SCOPE, handler: create },
-    { methods: ['GET'], path: '/users/users/:id', auth: 'required', handler: retrieve },
-    { methods: ['PATCH', 'PUT'], path: '/users/users/:id', auth: 'required', scope: USERS_SCOPE, handler: update },
-    { methods: ['DELETE'], path: '/users/users/:id', auth: 'required', scope: USERS_SCOPE, handler: remove },
+    { methods: ['GET'], path: '/users/users', auth: 'required', policy: anyCredential(), handler: list },
+    {
+      methods: ['POST'],
+      path: '/users/users',
+      auth: 'required',
+      scope: USERS_SCOPE,
+      policy: lasting(['create-user', 'change-roles', 'set-password'], FORBIDDEN),
+      handler: create,
+    },
+    { methods: ['GET'], path: '/users/users/:id', auth: 'required', policy: anyCredential(), handler: retrieve },
+    {
+      methods: ['PATCH', 'PUT'],
+      path: '/users/users/:id',
+      auth: 'required',
+      scope: USERS_SCOPE,
+      policy: UPDATE_POLICY,
+      handler: update,
+    },
+    {
+      methods: ['DELETE'],
+      path: '/users/users/:id',
+      auth: 'required',
+      scope: USERS_SCOPE,
+      policy: lasting(['delete-user'], FORBIDDEN),
+      handler: remove,
+    },
   ];
 }
 
-const FORBIDDEN = 'You do not have permission to perform this action.';
+/** Which of {@link UPDATE_POLICY}'s rules this request triggers. */
+async function sensitiveChanges(ctx: RequestContext): Promise<string[]> {
+  const body = await ctx.body();
+  const id = userId(ctx);
+  const rules: string[] = [];
+  if (ADMIN_FIELDS.some((name) => body[name] !== undefined)) rules.push('admin_fields');
+  if (body.password !== undefined && body.password !== null) {
+    rules.push(id === ctx.user.user.id ? 'own_password' : 'password');
+  }
+  // A PUT resends the email unchanged: only a real change counts. `''` is how a missing
+  // email reads (and clears it): compare what would be stored.
+  if (typeof body.email === 'string') {
+    const target = await ctx.tessera.users.findById(id);
+    if (target && (body.email === '' ? null : body.email) !== target.email) rules.push('email');
+  }
+  return rules;
+}
 
 async function list(ctx: RequestContext): Promise<Reply> {
   const limit = optionalInt(ctx.query.limit, 'limit', 1, 1000);
@@ -38,7 +107,6 @@ async function list(ctx: RequestContext): Promise<Reply> {
 
 async function create(ctx: RequestContext): Promise<Reply> {
   const actor = ctx.user;
-  if (!isAdmin(actor.user)) throw detail(403, FORBIDDEN);
   const fields = new Fields(await ctx.body());
   const username = fields.string('username', { required: true });
   const password = fields.string('password', { required: true });
@@ -86,18 +154,8 @@ async function update(ctx: RequestContext): Promise<Reply> {
   const isActive = fields.boolean('is_active');
   const roles = fields.stringList('roles');
   fields.check();
-  // `is_staff` is read-only (roles decide it), but a non-admin sending it is trying to
-  // raise their own rights: refuse rather than ignore.
-  if ((isActive !== undefined || roles !== undefined || fields.has('is_staff')) && !admin) {
-    throw detail(403, 'Only an admin may change roles or the active flag.');
-  }
-  const target = await ctx.tessera.users.findById(id);
-  if (!target) throw detail(404, 'Not found.');
-  // A PUT resends the email unchanged: only a real change counts. One's own password change
-  // proves the current password itself (SECURITY A6).
-  // `''` is how a missing email reads (and clears it): compare what would be stored.
-  const emailChanges = email !== undefined && (email === '' ? null : email) !== target.email;
-  if (emailChanges || (password !== undefined && !self)) requireRecentLogin(ctx);
+  // Who may send roles, is_active, a password or a new email was settled by the route's
+  // policy before this handler ran (UPDATE_POLICY).
   if (username !== undefined) changes.username = username;
   if (email !== undefined) changes.email = email;
   if (isActive !== undefined) changes.isActive = isActive;
@@ -116,7 +174,6 @@ async function update(ctx: RequestContext): Promise<Reply> {
 
 async function remove(ctx: RequestContext): Promise<Reply> {
   const actor = ctx.user;
-  if (!isAdmin(actor.user)) throw detail(403, FORBIDDEN);
   await mapErrors(() =>
     ctx.tessera.users.delete(userId(ctx), { actorId: actor.user.id, clientAddress: ctx.clientAddress }),
   );

@@ -1,4 +1,5 @@
 import type { RequestContext } from './context.js';
+import type { RoutePolicy } from './route-policy.js';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -23,5 +24,12 @@ export interface Route {
    * (sessions, passwords, unscoped tokens) always may.
    */
   scope?: string;
+  /**
+   * Who may call, required so that no route can be added without saying (issue 13 item 4):
+   * which credential kinds, whether a session must have signed in recently, admins only, and
+   * what lasting effect the route has. The server enforces it before the handler runs; the
+   * OpenAPI document and the README's security model are drawn from it.
+   */
+  policy: RoutePolicy;
   handler: (ctx: RequestContext) => Promise<Reply>;
 }

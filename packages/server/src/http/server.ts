@@ -8,6 +8,7 @@ import { drfRoutes } from '../dialects/drf.js';
 import { frappeRoutes } from '../dialects/frappe.js';
 import { introspectionRoutes } from '../dialects/introspection.js';
 import { nativeRoutes } from '../dialects/native.js';
+import { openApiDocument } from '../dialects/openapi.js';
 import { sessionRoutes } from '../dialects/session.js';
 import { usersRoutes } from '../dialects/users.js';
 import { isTesseraError } from '../errors.js';
@@ -16,6 +17,7 @@ import { clientAddress, isSecure } from './client-address.js';
 import { RequestContext } from './context.js';
 import { checkCsrfToken, checkSameOrigin, isUnsafe } from './csrf.js';
 import { detail, HttpError, throttled } from './http-error.js';
+import { enforceRoutePolicy, PUBLIC } from './route-policy.js';
 import type { Method, Reply, Route } from './routes.js';
 
 export interface HttpServerOptions {
@@ -27,6 +29,8 @@ export interface HttpServerOptions {
 export interface TesseraServer {
   readonly server: Server;
   readonly logger: Logger;
+  /** Every route the server answers, with its policy. */
+  readonly routes: readonly Route[];
   /** Listens on the configured host and port (or the given ones); resolves with the bound address. */
   listen(port?: number, host?: string): Promise<AddressInfo>;
   /**
@@ -63,22 +67,7 @@ export function createHttpServer(tessera: Tessera, options: HttpServerOptions = 
     caseSensitive: true,
     maxParamLength: 200,
   });
-  const routes: Route[] = [
-    {
-      methods: ['GET'],
-      path: '/healthz',
-      auth: 'none',
-      handler: async () => (draining ? { status: 503, body: { status: 'draining' } } : { body: { status: 'ok' } }),
-    },
-    ...sessionRoutes(),
-    ...usersRoutes(),
-    ...drfRoutes(),
-    ...frappeRoutes(),
-    ...nativeRoutes(),
-    ...introspectionRoutes(),
-    ...auditRoutes(),
-    ...conjurRoutes(),
-  ];
+  const routes = serverRoutes(() => draining);
   const noop = () => undefined;
   for (const route of routes) router.on(route.methods as HTTPMethod[], route.path, noop, route);
 
@@ -156,6 +145,8 @@ export function createHttpServer(tessera: Tessera, options: HttpServerOptions = 
           // cross-site request. Scripts send no Origin and pass.
           checkSameOrigin(ctx, { requireReferer: false });
         }
+        // Who may call at all, after who is calling is known (issue 13 item 4).
+        await enforceRoutePolicy(ctx, route.policy);
       }
       // `draining` is read when the answer goes out, not when the request came.
       send(res, await route.handler(ctx), draining);
@@ -184,6 +175,7 @@ export function createHttpServer(tessera: Tessera, options: HttpServerOptions = 
   return {
     server,
     logger,
+    routes,
     listen(port = config.port, host = config.host) {
       return new Promise((resolve, reject) => {
         server.once('error', reject);
@@ -213,6 +205,39 @@ export function createHttpServer(tessera: Tessera, options: HttpServerOptions = 
       logger.flush?.();
     },
   };
+}
+
+/**
+ * Every route the server answers, in one list: the server registers it, `/openapi.json`
+ * documents it, and the README's security model is generated from its policies.
+ */
+export function serverRoutes(isDraining: () => boolean = () => false): Route[] {
+  const routes: Route[] = [
+    {
+      methods: ['GET'],
+      path: '/healthz',
+      auth: 'none',
+      policy: PUBLIC,
+      handler: async () => (isDraining() ? { status: 503, body: { status: 'draining' } } : { body: { status: 'ok' } }),
+    },
+    {
+      methods: ['GET'],
+      path: '/openapi.json',
+      auth: 'none',
+      policy: PUBLIC,
+      handler: async () => ({ body: document }),
+    },
+    ...sessionRoutes(),
+    ...usersRoutes(),
+    ...drfRoutes(),
+    ...frappeRoutes(),
+    ...nativeRoutes(),
+    ...introspectionRoutes(),
+    ...auditRoutes(),
+    ...conjurRoutes(),
+  ];
+  const document = openApiDocument(routes);
+  return routes;
 }
 
 /** Sent with every answer, whatever its kind; written in one go with the rest by writeHead. */
