@@ -185,7 +185,7 @@ export async function enforceRoutePolicy(ctx: RequestContext, policy: RoutePolic
   if (!policy.stricter) return;
   for (const name of await policy.stricter.select(ctx)) {
     const rule = policy.stricter.rules[name];
-    // A name without a rule is a programming error; refusing is the safe way to fail.
+    // A name without a rule is a programming error: a 500, never a request let through.
     if (!rule) throw new TypeError(`route policy: no rule named "${name}"`);
     check(ctx, rule);
   }

@@ -29,8 +29,6 @@ export interface HttpServerOptions {
 export interface TesseraServer {
   readonly server: Server;
   readonly logger: Logger;
-  /** Every route the server answers, with its policy. */
-  readonly routes: readonly Route[];
   /** Listens on the configured host and port (or the given ones); resolves with the bound address. */
   listen(port?: number, host?: string): Promise<AddressInfo>;
   /**
@@ -175,7 +173,6 @@ export function createHttpServer(tessera: Tessera, options: HttpServerOptions = 
   return {
     server,
     logger,
-    routes,
     listen(port = config.port, host = config.host) {
       return new Promise((resolve, reject) => {
         server.once('error', reject);
