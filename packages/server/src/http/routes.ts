@@ -2,7 +2,7 @@ import type { RequestContext } from './context.js';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
-/** What a handler answers. JSON `body`, or plain `text`, or neither (204). */
+/** What a handler answers. JSON `body`, or `text` (plain unless `headers` name a Content-Type), or neither (204). */
 export interface Reply {
   status?: number;
   body?: unknown;

@@ -15,6 +15,7 @@ import type { Tessera } from '../tessera.js';
 import { clientAddress, isSecure } from './client-address.js';
 import { RequestContext } from './context.js';
 import { checkCsrfToken, checkSameOrigin, isUnsafe } from './csrf.js';
+import { homePageRoute } from './home-page.js';
 import { detail, HttpError, throttled } from './http-error.js';
 import type { Method, Reply, Route } from './routes.js';
 
@@ -78,6 +79,7 @@ export function createHttpServer(tessera: Tessera, options: HttpServerOptions = 
     ...introspectionRoutes(),
     ...auditRoutes(),
     ...conjurRoutes(),
+    homePageRoute(),
   ];
   const noop = () => undefined;
   for (const route of routes) router.on(route.methods as HTTPMethod[], route.path, noop, route);
@@ -247,7 +249,7 @@ function send(res: ServerResponse, reply: Reply, draining: boolean): void {
   if (reply.cookies?.length) headers['Set-Cookie'] = reply.cookies;
   if (draining) headers.Connection = 'close';
   if (reply.text !== undefined) {
-    headers['Content-Type'] = 'text/plain; charset=utf-8';
+    headers['Content-Type'] ??= 'text/plain; charset=utf-8';
     headers['Content-Length'] = Buffer.byteLength(reply.text);
     res.writeHead(reply.status ?? 200, headers);
     res.end(reply.text);
