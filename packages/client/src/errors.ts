@@ -44,7 +44,7 @@ export class HTTPError extends Error {
 
   constructor(method: string, response: ErrorResponse, body: unknown) {
     super(
-      `${method} ${response.url} answered ${response.status}${response.statusText ? ` ${response.statusText}` : ''}`,
+      `${method} ${response.url} answered ${response.status}${response.statusText ? ` ${response.statusText}` : ''}${reason(body)}`,
     );
     brand(this, 'HTTPError');
     this.method = method;
@@ -199,4 +199,14 @@ function describe(cause: unknown): string {
     return inner ? `${cause.message} (${inner})` : cause.message;
   }
   return String(cause);
+}
+
+/**
+ * The server's own reason, when it gave one in the `{"detail": "…"}` shape Tessera and DRF use
+ * (a 401 names the credential form it expected): `": Invalid token."`, else nothing.
+ */
+function reason(body: unknown): string {
+  const detail = typeof body === 'object' && body !== null ? (body as { detail?: unknown }).detail : undefined;
+  if (typeof detail !== 'string' || detail === '') return '';
+  return `: ${detail.length > 200 ? `${detail.slice(0, 200)}…` : detail}`;
 }

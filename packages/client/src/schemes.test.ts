@@ -26,6 +26,11 @@ describe('the built-in schemes', () => {
     expect(() => new BasicAuthentication({ username: 'a:b', password: 'x' })).toThrow(TypeError);
     expect(() => new TokenAuthentication({ token: 't', scheme: 'Bad Scheme' })).toThrow(TypeError);
     expect(() => new TokenAuthentication({ token: '' })).toThrow(TypeError);
+    // An unset TESSERA_TOKEN: the message says which credential belongs there and how to make one.
+    const unset = { token: process.env.TESSERA_TOKEN_NEVER_SET } as unknown as { token: string };
+    expect(() => new TokenAuthentication(unset)).toThrow(
+      /needs a non-empty token, got undefined: for Tessera, a personal token \(tsr_…, made with `npx tessera token create <username>`/,
+    );
   });
 
   it('sends the token under the scheme word asked for, Bearer by default', () => {

@@ -28,8 +28,15 @@ export class TokenAuthentication implements Authentication {
   readonly #header: string;
 
   constructor(options: TokenAuthenticationOptions) {
-    if (typeof options?.token !== 'string' || options.token === '')
-      throw new TypeError('token must be a non-empty string');
+    if (typeof options?.token !== 'string' || options.token === '') {
+      // The usual cause is an unset environment variable (`token: process.env.TESSERA_TOKEN`):
+      // say which credential belongs here and where one comes from.
+      throw new TypeError(
+        `TokenAuthentication needs a non-empty token, got ${options?.token === '' ? 'an empty string' : typeof options?.token}: ` +
+          'for Tessera, a personal token (tsr_…, made with `npx tessera token create <username>` or POST /v1/credentials); ' +
+          "a DRF token with scheme: 'Token'; a Frappe api_key:api_secret with scheme: 'token'",
+      );
+    }
     if (/[\r\n]/.test(options.token)) throw new TypeError('token must not contain line breaks');
     const scheme = options.scheme ?? 'Bearer';
     if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(scheme))

@@ -88,7 +88,8 @@ describe('Client', () => {
     const error = await new Client({ baseUrl: base }).get('/missing').catch((e) => e);
     expect(isHTTPError(error)).toBe(true);
     expect(error).toMatchObject({ status: 404, code: 'HTTP_ERROR', body: { detail: 'Not found.' } });
-    expect((error as Error).message).toBe(`GET ${base}/missing answered 404 Not Found`);
+    // The server's `detail` is part of the message: it says what was wrong.
+    expect((error as Error).message).toBe(`GET ${base}/missing answered 404 Not Found: Not found.`);
   });
 
   it('throws a NetworkError when nothing listens', async () => {

@@ -36,6 +36,10 @@ describe('TokenAuthentication and BasicAuthentication against Tessera (seeds 002
     const client = new Client({ baseUrl: server.url, auth: new TokenAuthentication({ token }) });
     const error = await client.get('/api/whoami/').catch((e) => e);
     expect(isHTTPError(error) && error.status).toBe(401);
+    // The message carries the server's reason, which names the form it expected.
+    const detail = (error as { body: { detail: string } }).body.detail;
+    expect(detail.length).toBeGreaterThan(0);
+    expect((error as Error).message).toBe(`GET ${server.url}/api/whoami/ answered 401 Unauthorized: ${detail}`);
   });
 
   it('authenticates Frappe api key and secret as "token key:secret" and as Basic key:secret', async () => {

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import {
   auditRows,
@@ -11,7 +12,7 @@ import {
 } from './helpers/credentials.js';
 import { describeEachDatabase, PASSWORD, setCookies, startServer, type TestServer } from './helpers/harness.js';
 
-const SEED = '/work/shared/seeds/003_bcad6941cc97a515.txt';
+const SEED = fileURLToPath(new URL('./seeds/003_bcad6941cc97a515.txt', import.meta.url));
 const GENERATE_KEYS = '/api/method/frappe.core.doctype.user.user.generate_keys';
 const LOGGED_USER = '/api/method/frappe.auth.get_logged_user';
 const API_KEY = /^[0-9a-f]{16}$/;

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { cliEnv, runCli, type ServeProcess, startServe } from './helpers/cli.js';
 import { type ProcessResult, runProcess } from './helpers/process.js';
@@ -9,7 +10,7 @@ import { type ProcessResult, runProcess } from './helpers/process.js';
 // Tests here spawn several real node processes each; on a loaded machine that is slow, not stuck.
 vi.setConfig({ testTimeout: 120_000 });
 
-const SEED = '/work/shared/seeds/000_5a441cb78a270871.txt';
+const SEED = fileURLToPath(new URL('./seeds/000_5a441cb78a270871.txt', import.meta.url));
 const SEED_ORIGIN = 'https://keystone.domain.com';
 // The seed's own credentials. 'userpassword' is 12 characters and not among the 3,000 most
 // common passwords, so the policy accepts it unchanged (the user creation below proves it).

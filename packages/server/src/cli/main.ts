@@ -4,6 +4,7 @@ import { registerAuditCommands } from './audit.js';
 import { registerAuthnCommands } from './authn.js';
 import { fail } from './common.js';
 import { registerKeysCommands } from './keys.js';
+import { registerMasterKeyCommands } from './master-key.js';
 import { registerMigrateCommand } from './migrate.js';
 import { registerServeCommand } from './serve.js';
 import { registerTokenCommands } from './token.js';
@@ -21,5 +22,6 @@ registerKeysCommands(program);
 registerTokenCommands(program);
 registerAuthnCommands(program);
 registerAuditCommands(program);
+registerMasterKeyCommands(program);
 
 program.parseAsync(process.argv).catch(fail);

@@ -60,7 +60,7 @@ export function registerServeCommand(program: Command): void {
       try {
         if ((await tessera.users.list({ limit: 1 })).length === 0) {
           http.logger.warn(
-            'no users yet: create the first admin with `npx tessera user create <name> --admin --password-stdin`',
+            'no users yet: create the first admin, in the Tessera directory, with `npx tessera user create <name> --admin --password-stdin`',
           );
         }
       } catch (error) {

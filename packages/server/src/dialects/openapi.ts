@@ -27,6 +27,13 @@ const loginBody = {
 };
 
 const PATHS: Record<string, Record<string, Op>> = {
+  '/': {
+    get: {
+      summary: 'A page for browsers (Accept: text/html) saying what this server is; 404 to every other client',
+      security: 'none',
+      responses: { 200: 'text/html', 404: 'not an HTML client' },
+    },
+  },
   '/healthz': {
     get: {
       summary: 'Readiness: 200 while serving, 503 while shutting down',
@@ -239,14 +246,17 @@ export function openApiDocument(routes: readonly Route[]): Record<string, unknow
       const policy = routeFor(routes, path, method)?.policy;
       const responses: Record<string, unknown> = {};
       for (const [status, description] of Object.entries(op.responses)) {
-        responses[status] = {
-          description,
-          content: {
-            'application/json': {
-              schema: status.startsWith('2') && op.summary.includes('user object') ? user : detail,
-            },
-          },
-        };
+        responses[status] =
+          description === 'text/html'
+            ? { description: 'an HTML page', content: { 'text/html': { schema: { type: 'string' } } } }
+            : {
+                description,
+                content: {
+                  'application/json': {
+                    schema: status.startsWith('2') && op.summary.includes('user object') ? user : detail,
+                  },
+                },
+              };
       }
       if (policy && policyRefuses(policy)) {
         responses['403'] ??= {

@@ -3,7 +3,7 @@ import type { RoutePolicy } from './route-policy.js';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
-/** What a handler answers. JSON `body`, or plain `text`, or neither (204). */
+/** What a handler answers. JSON `body`, or `text` (plain unless `headers` name a Content-Type), or neither (204). */
 export interface Reply {
   status?: number;
   body?: unknown;

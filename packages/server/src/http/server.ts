@@ -16,6 +16,7 @@ import type { Tessera } from '../tessera.js';
 import { clientAddress, isSecure } from './client-address.js';
 import { RequestContext } from './context.js';
 import { checkCsrfToken, checkSameOrigin, isUnsafe } from './csrf.js';
+import { homePageRoute } from './home-page.js';
 import { detail, HttpError, throttled } from './http-error.js';
 import { enforceRoutePolicy, PUBLIC } from './route-policy.js';
 import type { Method, Reply, Route } from './routes.js';
@@ -232,6 +233,7 @@ export function serverRoutes(isDraining: () => boolean = () => false): Route[] {
     ...introspectionRoutes(),
     ...auditRoutes(),
     ...conjurRoutes(),
+    homePageRoute(),
   ];
   const document = openApiDocument(routes);
   return routes;
@@ -269,7 +271,7 @@ function send(res: ServerResponse, reply: Reply, draining: boolean): void {
   if (reply.cookies?.length) headers['Set-Cookie'] = reply.cookies;
   if (draining) headers.Connection = 'close';
   if (reply.text !== undefined) {
-    headers['Content-Type'] = 'text/plain; charset=utf-8';
+    headers['Content-Type'] ??= 'text/plain; charset=utf-8';
     headers['Content-Length'] = Buffer.byteLength(reply.text);
     res.writeHead(reply.status ?? 200, headers);
     res.end(reply.text);

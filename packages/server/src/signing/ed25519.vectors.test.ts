@@ -103,7 +103,7 @@ interface EddsaGroup {
   tests: EddsaTest[];
 }
 
-const VECTORS = fileURLToPath(new URL('../../../../../shared/vectors/wycheproof/ed25519_test.json', import.meta.url));
+const VECTORS = fileURLToPath(new URL('../../test/vectors/wycheproof/ed25519_test.json', import.meta.url));
 
 function loadWycheproof(): { numberOfTests: number; testGroups: EddsaGroup[] } {
   if (!existsSync(VECTORS)) throw new Error(`the Wycheproof vectors are missing: ${VECTORS}`);

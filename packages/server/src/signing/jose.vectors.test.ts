@@ -80,7 +80,7 @@ interface JwkGroup {
   tests: JoseTest[];
 }
 
-const VECTOR_DIR = new URL('../../../../../shared/vectors/wycheproof/', import.meta.url);
+const VECTOR_DIR = new URL('../../test/vectors/wycheproof/', import.meta.url);
 
 function load<T>(name: string): { numberOfTests: number; testGroups: T[] } {
   const path = fileURLToPath(new URL(name, VECTOR_DIR));

@@ -28,7 +28,7 @@ import type { Keyring, SigningKey } from './keyring.js';
  * (malleable S, garbage appended, truncated) are refused when made from our own tokens.
  */
 
-const VECTOR_DIR = new URL('../../../../../shared/vectors/wycheproof/', import.meta.url);
+const VECTOR_DIR = new URL('../../test/vectors/wycheproof/', import.meta.url);
 
 function load<T>(name: string): { numberOfTests: number; testGroups: T[] } {
   const path = fileURLToPath(new URL(name, VECTOR_DIR));
