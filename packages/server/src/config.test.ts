@@ -248,3 +248,26 @@ describe('sqlitePath', () => {
     expect(sqlitePath('file:/abs/t.db')).toBe('/abs/t.db');
   });
 });
+
+describe('TESSERA_ALLOWED_HOSTS (issue 13 item 2)', () => {
+  it('item 2: is unset by default, so the bound address decides', () => {
+    expect(resolveConfig({}).allowedHosts).toBeNull();
+    expect(resolveConfig({ TESSERA_ALLOWED_HOSTS: ' , ' }).allowedHosts).toBeNull();
+  });
+
+  it('item 2: reads comma-separated names, normalised', () => {
+    expect(resolveConfig({ TESSERA_ALLOWED_HOSTS: 'Auth.Example, *.corp.example,::1' }).allowedHosts).toEqual([
+      'auth.example',
+      '*.corp.example',
+      '[::1]',
+    ]);
+  });
+
+  it('item 2: refuses an entry with a port or a scheme, naming the variable', () => {
+    for (const value of ['auth.example:443', 'https://auth.example']) {
+      const { code, message } = refusal({ TESSERA_ALLOWED_HOSTS: value });
+      expect(code).toBe('CONFIG_INVALID');
+      expect(message).toContain('TESSERA_ALLOWED_HOSTS');
+    }
+  });
+});

@@ -1,6 +1,7 @@
 import { dirname, join, resolve } from 'node:path';
 import type { MasterKeySource } from './crypto/master-key.js';
 import { TesseraError } from './errors.js';
+import { normalizeAllowedHost } from './http/host-allow-list.js';
 import { redact } from './store/database.js';
 import type { ThrottleRule } from './throttle/login-throttle.js';
 
@@ -27,6 +28,11 @@ export interface TesseraConfig {
   trustedProxies: string[];
   /** Origins besides the server's own allowed to make cookie-authenticated unsafe requests. */
   trustedOrigins: string[];
+  /**
+   * `Host` values answered (`*.example.com` for subdomains, `*` for any), against DNS
+   * rebinding; null when unset: then the loopback names on a loopback address, else any host.
+   */
+  allowedHosts: string[] | null;
   /** DRF tokens: one per user, returned again at each login (the seed's way), or one per login. */
   drfTokens: 'per-user' | 'per-login';
   /** How long a verified HTTP Basic username:password is remembered (0 turns it off). */
@@ -115,6 +121,7 @@ export function resolveConfig(env: NodeJS.ProcessEnv = process.env, overrides: C
     },
     trustedProxies: overrides.trustedProxies ?? list(env.TESSERA_TRUSTED_PROXIES),
     trustedOrigins: overrides.trustedOrigins ?? list(env.TESSERA_TRUSTED_ORIGINS),
+    allowedHosts: overrides.allowedHosts !== undefined ? overrides.allowedHosts : allowedHosts(env),
     drfTokens: overrides.drfTokens ?? oneOf(env, 'TESSERA_DRF_TOKENS', ['per-user', 'per-login'], 'per-user'),
     basicCacheTtlMs:
       overrides.basicCacheTtlMs ??
@@ -203,6 +210,19 @@ function cookieName(env: NodeJS.ProcessEnv, name: string, fallback: string): str
   const text = env[name] ?? fallback;
   if (!COOKIE_NAME.test(text)) throw invalid(name, text, 'a cookie name (RFC 6265 token)');
   return text;
+}
+
+/** `TESSERA_ALLOWED_HOSTS`, each entry normalised; null when unset or empty. */
+function allowedHosts(env: NodeJS.ProcessEnv): string[] | null {
+  const entries = list(env.TESSERA_ALLOWED_HOSTS);
+  if (entries.length === 0) return null;
+  return entries.map((entry) => {
+    const normal = normalizeAllowedHost(entry);
+    if (normal === undefined) {
+      throw invalid('TESSERA_ALLOWED_HOSTS', entry, 'host names, IP addresses or *.domain, without ports');
+    }
+    return normal;
+  });
 }
 
 function clamp(value: number, min: number, max: number): number {
