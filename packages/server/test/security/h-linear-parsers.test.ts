@@ -89,17 +89,17 @@ describeEachDatabase('item 1: adversarial headers through the real server', (kin
   for (const adversarial of ADVERSARIAL) {
     it(`item 1: ${adversarial.name} costs about what a harmless header of its size does`, async () => {
       await burst(adversarial.path, adversarial.control, 2); // warm up
-      let ratio = Number.POSITIVE_INFINITY;
-      // The fastest of three turns each: another process on the machine only ever adds time.
+      // The fastest of five turns each: another process on the machine only ever adds time.
       let control = Number.POSITIVE_INFINITY;
       let attack = Number.POSITIVE_INFINITY;
-      for (let turn = 0; turn < 3; turn++) {
+      for (let turn = 0; turn < 5; turn++) {
         control = Math.min(control, await burst(adversarial.path, adversarial.control, 6));
         attack = Math.min(attack, await burst(adversarial.path, adversarial.headers, 6));
       }
-      ratio = attack / control;
-      // Before the fix: 20–100× (each such request held the event loop 150–600 ms).
-      expect(ratio).toBeLessThan(4);
+      const ratio = attack / control;
+      // About 1× now; before the fix 20–200× (each such request held the event loop 150–600 ms,
+      // where a burst of harmless ones takes a few ms). 10× leaves room for a noisy machine.
+      expect(ratio).toBeLessThan(10);
     });
   }
 
