@@ -271,3 +271,19 @@ describe('TESSERA_ALLOWED_HOSTS (issue 13 item 2)', () => {
     }
   });
 });
+
+describe('TESSERA_TRUSTED_PROXIES (issue 13 item 3)', () => {
+  it('item 3: takes IP addresses, IPv4-mapped IPv6 as IPv4, as peers are compared', () => {
+    expect(resolveConfig({ TESSERA_TRUSTED_PROXIES: '10.0.0.1, ::ffff:10.0.0.2, 2001:db8::1' }).trustedProxies).toEqual(
+      ['10.0.0.1', '10.0.0.2', '2001:db8::1'],
+    );
+  });
+
+  it('item 3: refuses a host name or a port, which could never match a peer', () => {
+    for (const value of ['proxy.internal', '10.0.0.1:80', '10.0.0.0/8']) {
+      const { code, message } = refusal({ TESSERA_TRUSTED_PROXIES: value });
+      expect(code).toBe('CONFIG_INVALID');
+      expect(message).toContain('TESSERA_TRUSTED_PROXIES');
+    }
+  });
+});

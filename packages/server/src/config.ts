@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import type { MasterKeySource } from './crypto/master-key.js';
 import { TesseraError } from './errors.js';
@@ -119,7 +120,7 @@ export function resolveConfig(env: NodeJS.ProcessEnv = process.env, overrides: C
       account: overrides.throttle?.account ?? rate(env, 'TESSERA_LOGIN_LIMIT_ACCOUNT', '20/15m'),
       address: overrides.throttle?.address ?? rate(env, 'TESSERA_LOGIN_LIMIT_ADDRESS', '200/15m'),
     },
-    trustedProxies: overrides.trustedProxies ?? list(env.TESSERA_TRUSTED_PROXIES),
+    trustedProxies: overrides.trustedProxies ?? proxyAddresses(env),
     trustedOrigins: overrides.trustedOrigins ?? list(env.TESSERA_TRUSTED_ORIGINS),
     allowedHosts: overrides.allowedHosts !== undefined ? overrides.allowedHosts : allowedHosts(env),
     drfTokens: overrides.drfTokens ?? oneOf(env, 'TESSERA_DRF_TOKENS', ['per-user', 'per-login'], 'per-user'),
@@ -210,6 +211,18 @@ function cookieName(env: NodeJS.ProcessEnv, name: string, fallback: string): str
   const text = env[name] ?? fallback;
   if (!COOKIE_NAME.test(text)) throw invalid(name, text, 'a cookie name (RFC 6265 token)');
   return text;
+}
+
+/**
+ * `TESSERA_TRUSTED_PROXIES`: IP addresses, compared with peers and `X-Forwarded-For` entries
+ * as those are read (IPv4-mapped IPv6 as IPv4). A host name or a port could never match one,
+ * so it is refused rather than silently trusting no one (issue 13, SECURITY B4).
+ */
+function proxyAddresses(env: NodeJS.ProcessEnv): string[] {
+  return list(env.TESSERA_TRUSTED_PROXIES).map((entry) => {
+    if (isIP(entry) === 0) throw invalid('TESSERA_TRUSTED_PROXIES', entry, 'IP addresses, without ports');
+    return entry.toLowerCase().startsWith('::ffff:') && entry.includes('.') ? entry.slice(7) : entry;
+  });
 }
 
 /** `TESSERA_ALLOWED_HOSTS`, each entry normalised; null when unset or empty. */
