@@ -248,3 +248,42 @@ describe('sqlitePath', () => {
     expect(sqlitePath('file:/abs/t.db')).toBe('/abs/t.db');
   });
 });
+
+describe('TESSERA_ALLOWED_HOSTS (issue 13 item 2)', () => {
+  it('item 2: is unset by default, so the bound address decides', () => {
+    expect(resolveConfig({}).allowedHosts).toBeNull();
+    expect(resolveConfig({ TESSERA_ALLOWED_HOSTS: ' , ' }).allowedHosts).toBeNull();
+  });
+
+  it('item 2: reads comma-separated names, normalised', () => {
+    expect(resolveConfig({ TESSERA_ALLOWED_HOSTS: 'Auth.Example, *.corp.example,::1' }).allowedHosts).toEqual([
+      'auth.example',
+      '*.corp.example',
+      '[::1]',
+    ]);
+  });
+
+  it('item 2: refuses an entry with a port or a scheme, naming the variable', () => {
+    for (const value of ['auth.example:443', 'https://auth.example']) {
+      const { code, message } = refusal({ TESSERA_ALLOWED_HOSTS: value });
+      expect(code).toBe('CONFIG_INVALID');
+      expect(message).toContain('TESSERA_ALLOWED_HOSTS');
+    }
+  });
+});
+
+describe('TESSERA_TRUSTED_PROXIES (issue 13 item 3)', () => {
+  it('item 3: takes IP addresses, IPv4-mapped IPv6 as IPv4, as peers are compared', () => {
+    expect(resolveConfig({ TESSERA_TRUSTED_PROXIES: '10.0.0.1, ::ffff:10.0.0.2, 2001:db8::1' }).trustedProxies).toEqual(
+      ['10.0.0.1', '10.0.0.2', '2001:db8::1'],
+    );
+  });
+
+  it('item 3: refuses a host name or a port, which could never match a peer', () => {
+    for (const value of ['proxy.internal', '10.0.0.1:80', '10.0.0.0/8']) {
+      const { code, message } = refusal({ TESSERA_TRUSTED_PROXIES: value });
+      expect(code).toBe('CONFIG_INVALID');
+      expect(message).toContain('TESSERA_TRUSTED_PROXIES');
+    }
+  });
+});

@@ -1,6 +1,8 @@
+import { isIP } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import type { MasterKeySource } from './crypto/master-key.js';
 import { TesseraError } from './errors.js';
+import { normalizeAllowedHost } from './http/host-allow-list.js';
 import { redact } from './store/database.js';
 import type { ThrottleRule } from './throttle/login-throttle.js';
 
@@ -27,6 +29,11 @@ export interface TesseraConfig {
   trustedProxies: string[];
   /** Origins besides the server's own allowed to make cookie-authenticated unsafe requests. */
   trustedOrigins: string[];
+  /**
+   * `Host` values answered (`*.example.com` for subdomains, `*` for any), against DNS
+   * rebinding; null when unset: then the loopback names on a loopback address, else any host.
+   */
+  allowedHosts: string[] | null;
   /** DRF tokens: one per user, returned again at each login (the seed's way), or one per login. */
   drfTokens: 'per-user' | 'per-login';
   /** How long a verified HTTP Basic username:password is remembered (0 turns it off). */
@@ -113,8 +120,9 @@ export function resolveConfig(env: NodeJS.ProcessEnv = process.env, overrides: C
       account: overrides.throttle?.account ?? rate(env, 'TESSERA_LOGIN_LIMIT_ACCOUNT', '20/15m'),
       address: overrides.throttle?.address ?? rate(env, 'TESSERA_LOGIN_LIMIT_ADDRESS', '200/15m'),
     },
-    trustedProxies: overrides.trustedProxies ?? list(env.TESSERA_TRUSTED_PROXIES),
+    trustedProxies: overrides.trustedProxies ?? proxyAddresses(env),
     trustedOrigins: overrides.trustedOrigins ?? list(env.TESSERA_TRUSTED_ORIGINS),
+    allowedHosts: overrides.allowedHosts !== undefined ? overrides.allowedHosts : allowedHosts(env),
     drfTokens: overrides.drfTokens ?? oneOf(env, 'TESSERA_DRF_TOKENS', ['per-user', 'per-login'], 'per-user'),
     basicCacheTtlMs:
       overrides.basicCacheTtlMs ??
@@ -203,6 +211,31 @@ function cookieName(env: NodeJS.ProcessEnv, name: string, fallback: string): str
   const text = env[name] ?? fallback;
   if (!COOKIE_NAME.test(text)) throw invalid(name, text, 'a cookie name (RFC 6265 token)');
   return text;
+}
+
+/**
+ * `TESSERA_TRUSTED_PROXIES`: IP addresses, compared with peers and `X-Forwarded-For` entries
+ * as those are read (IPv4-mapped IPv6 as IPv4). A host name or a port could never match one,
+ * so it is refused rather than silently trusting no one (issue 13, SECURITY B4).
+ */
+function proxyAddresses(env: NodeJS.ProcessEnv): string[] {
+  return list(env.TESSERA_TRUSTED_PROXIES).map((entry) => {
+    if (isIP(entry) === 0) throw invalid('TESSERA_TRUSTED_PROXIES', entry, 'IP addresses, without ports');
+    return entry.toLowerCase().startsWith('::ffff:') && entry.includes('.') ? entry.slice(7) : entry;
+  });
+}
+
+/** `TESSERA_ALLOWED_HOSTS`, each entry normalised; null when unset or empty. */
+function allowedHosts(env: NodeJS.ProcessEnv): string[] | null {
+  const entries = list(env.TESSERA_ALLOWED_HOSTS);
+  if (entries.length === 0) return null;
+  return entries.map((entry) => {
+    const normal = normalizeAllowedHost(entry);
+    if (normal === undefined) {
+      throw invalid('TESSERA_ALLOWED_HOSTS', entry, 'host names, IP addresses or *.domain, without ports');
+    }
+    return normal;
+  });
 }
 
 function clamp(value: number, min: number, max: number): number {

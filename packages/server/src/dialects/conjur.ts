@@ -6,7 +6,7 @@ import type { RequestContext } from '../http/context.js';
 import { HttpError, throttled } from '../http/http-error.js';
 import { anyCredential, selfChecked } from '../http/route-policy.js';
 import type { Reply, Route } from '../http/routes.js';
-import { decodeBasic } from '../schemes/basic.js';
+import { basicCredentialsOf, decodeBasic } from '../schemes/basic.js';
 import { issueConjurToken } from '../signing/conjur-token.js';
 import type { User } from '../users/user.js';
 
@@ -62,8 +62,8 @@ function checkAccount(ctx: RequestContext): void {
  */
 async function basicUser(ctx: RequestContext): Promise<User> {
   const header = ctx.header('authorization') ?? '';
-  const match = /^basic[ \t]+(\S*)\s*$/i.exec(header);
-  const pair = match ? decodeBasic(match[1] ?? '') : undefined;
+  const credentials = basicCredentialsOf(header);
+  const pair = credentials === undefined ? undefined : decodeBasic(credentials);
   if (!Array.isArray(pair)) throw unauthorized();
   const [username, secret] = pair;
   const { tessera } = ctx;

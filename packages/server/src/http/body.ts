@@ -42,9 +42,13 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Rec
     // No prototype: a field named __proto__ is a field like any other.
     const form: Record<string, unknown> = Object.create(null);
     for (const [key, value] of new URLSearchParams(text)) {
-      // A repeated field is ambiguous; keep every value so validation can refuse it.
+      // A repeated field is ambiguous; keep every value so validation can refuse it. Appended
+      // in place: copying the list for each repeat made `a=&a=&…` O(n²) — a 64 KiB login form
+      // held the event loop for seconds (issue 13 item 1; SECURITY H: never a hang).
       const existing = form[key];
-      form[key] = existing === undefined ? value : [...(Array.isArray(existing) ? existing : [existing]), value];
+      if (existing === undefined) form[key] = value;
+      else if (Array.isArray(existing)) existing.push(value);
+      else form[key] = [existing, value];
     }
     return form;
   }

@@ -17,6 +17,7 @@ import { clientAddress, isSecure } from './client-address.js';
 import { RequestContext } from './context.js';
 import { checkCsrfToken, checkSameOrigin, isUnsafe } from './csrf.js';
 import { homePageRoute } from './home-page.js';
+import { refuseForeignHost, startHostRule } from './host-allow-list.js';
 import { detail, HttpError, throttled } from './http-error.js';
 import { enforceRoutePolicy, PUBLIC } from './route-policy.js';
 import type { Method, Reply, Route } from './routes.js';
@@ -68,6 +69,7 @@ export function createHttpServer(tessera: Tessera, options: HttpServerOptions = 
   });
   const routes = serverRoutes(() => draining);
   const noop = () => undefined;
+  const hosts = startHostRule(config.allowedHosts);
   for (const route of routes) router.on(route.methods as HTTPMethod[], route.path, noop, route);
 
   /** Requests not yet answered, and who waits for their number to reach zero (graceful stop). */
@@ -101,6 +103,8 @@ export function createHttpServer(tessera: Tessera, options: HttpServerOptions = 
       // HEAD is GET without the body (RFC 9110 9.3.2); node:http leaves the body out itself.
       const method = (req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET')) as Method;
       const found = ALL_METHODS.includes(method) ? router.find(method as HTTPMethod, req.url ?? '/') : null;
+      // Load balancers probe /healthz by IP address, and it tells a rebinding page nothing.
+      if ((found?.store as Route | undefined)?.path !== '/healthz') refuseForeignHost(req, hosts.rule(server));
       if (!found) {
         const path = req.url ?? '/';
         const allowed = ALL_METHODS.filter((m) => router.find(m as HTTPMethod, path));
@@ -179,6 +183,8 @@ export function createHttpServer(tessera: Tessera, options: HttpServerOptions = 
         server.once('error', reject);
         server.listen(port, host, () => {
           server.off('error', reject);
+          const warning = hosts.bind(server);
+          if (warning) logger.warn(warning);
           resolve(server.address() as AddressInfo);
         });
       });

@@ -210,3 +210,24 @@ function hashTag(passwordHash: string): string {
 function passwordPrincipal(user: Principal['user']): Principal {
   return { user, credential: { kind: 'password', id: 0 }, scopes: null, csrfToken: null };
 }
+
+/**
+ * The credentials of a whole `Authorization: Basic <credentials>` header, as Conjur's login
+ * reads it: the scheme name in any case, spaces or tabs, the credentials up to the first
+ * whitespace, then only whitespace. Undefined for any other header.
+ *
+ * A scan rather than `/^basic[ \t]+(\S*)\s*$/i`: there `[ \t]+` and `\s*` overlap across an
+ * empty `\S*`, so `Basic` + 16,000 spaces + `a b` backtracked in O(n²) — over half a second of
+ * event loop per request (issue 13 item 1; SECURITY H: never a hang).
+ */
+export function basicCredentialsOf(header: string): string | undefined {
+  if (header.length < 6 || header.slice(0, 5).toLowerCase() !== 'basic') return undefined;
+  let start = 5;
+  while (start < header.length && (header[start] === ' ' || header[start] === '\t')) start++;
+  if (start === 5) return undefined;
+  const rest = header.slice(start);
+  const gap = rest.search(/\s/);
+  if (gap === -1) return rest;
+  // `\s` and String.prototype.trim agree on what whitespace is (ECMAScript WhiteSpace and LineTerminator).
+  return rest.slice(gap).trim() === '' ? rest.slice(0, gap) : undefined;
+}

@@ -576,7 +576,8 @@ describeEachDatabase('SECURITY H: bad inputs', (kind) => {
       expect(response.body).not.toContain('evil');
       expect(String(response.headers['set-cookie'] ?? '')).not.toMatch(/domain/i);
     }
-    // A Host and Origin that agree on another site still need this session's CSRF token.
+    // A Host and Origin that agree on another site: refused for the Host (issue 13 item 2's
+    // allow-list: the server listens on loopback), before the CSRF token is even looked at.
     const forged = await rawRequest(server, {
       method: 'POST',
       path: '/v1/credentials',
@@ -588,7 +589,7 @@ describeEachDatabase('SECURITY H: bad inputs', (kind) => {
       },
       body: JSON.stringify({ name: 'forged' }),
     });
-    expect(forged.status).toBe(403);
+    expect(forged.status).toBe(400);
     // Two Host headers make a malformed request (RFC 9112 3.2): sendRawRequest adds its own.
     const twice = await sendRawRequest(server.url, ['Host: evil.example'], { path: '/healthz', timeoutMs: BOUND_MS });
     expect(twice.status).toBe(400);
