@@ -223,6 +223,21 @@ export class Users {
     return now;
   }
 
+  /**
+   * "Sign out everywhere" (issue 13 item 6): ends every session of the user and every signed
+   * token (JWT, Conjur) issued so far, on every instance; lasting credentials — personal
+   * tokens, API keys, DRF tokens — stay, each revoked on its own. Returns the sessions ended.
+   * @throws TesseraError `USER_NOT_FOUND`.
+   */
+  async signOutEverywhere(id: number, actor: Actor): Promise<number> {
+    if (!(await this.findById(id))) throw new TesseraError('USER_NOT_FOUND');
+    await moveValidAfter(this.database, id, this.clock());
+    const ended = await this.sessions.deleteAllForUser(id);
+    this.events.userChanged(id);
+    await this.audit.record('user.signed_out_everywhere', { ...actor, subjectId: id, detail: { sessions: ended } });
+    return ended;
+  }
+
   /** Deletes a user; their sessions and credentials go with them (foreign-key cascade). */
   async delete(id: number, actor: Actor): Promise<void> {
     const user = await this.findById(id);
