@@ -42,11 +42,10 @@ export async function findWithValidAfter(
  * never backwards, so a clock that stepped back cannot revive tokens an earlier move ended.
  */
 export async function moveValidAfter(database: Database, id: number, now: number): Promise<void> {
-  const next = now;
   await database.db
     .updateTable('users')
     .set({
-      credentials_valid_after: sql<number>`case when credentials_valid_after < ${next} then ${next} else credentials_valid_after end`,
+      credentials_valid_after: sql<number>`case when credentials_valid_after < ${now} then ${now} else credentials_valid_after end`,
     })
     .where('id', '=', id)
     .execute();
