@@ -1,7 +1,10 @@
 import { tmpdir } from 'node:os';
+import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/config.js';
 import { createHttpServer } from '../../src/http/server.js';
+import { openDatabase } from '../../src/store/database.js';
+import { migrate } from '../../src/store/migrator.js';
 import { openTessera } from '../../src/tessera.js';
 import type { User } from '../../src/users/user.js';
 import { cliEnv, runCli } from '../helpers/cli.js';
@@ -9,6 +12,7 @@ import { apiKeyOf, conjurTimestamp, tokenFor, tokenHeader, whoamiStatusWith } fr
 import { basicHeader } from '../helpers/credentials.js';
 import {
   describeEachDatabase,
+  freshDatabase,
   login,
   PASSWORD,
   startServer,
@@ -170,6 +174,30 @@ describeEachDatabase('issue 13 item 6: credentials valid after', (kind) => {
       expect(await meStatus(`Bearer ${await jwtWith(basicHeader('alice', PASSWORD))}`)).toBe(200);
       expect(await meStatus(tokenHeader(await tokenFor(server, 'alice', apiKey)))).toBe(200);
     });
+  });
+
+  it('migration 005 starts the users of an existing database at their creation time', async () => {
+    const fresh = await freshDatabase(kind);
+    const database = await openDatabase(fresh.url);
+    try {
+      await migrate(database);
+      // A database as it was before 005: the column gone, the migration not yet recorded.
+      await sql`alter table users drop column credentials_valid_after`.execute(database.db);
+      await sql`delete from tessera_migration where name = '005-credentials-valid-after'`.execute(database.db);
+      await sql`insert into users (username, email, is_active, roles, password_hash, created_at, updated_at)
+        values ('old', null, 1, '[]', null, 1234567, 1234567)`.execute(database.db);
+
+      expect(await migrate(database)).toEqual(['005-credentials-valid-after']);
+      const row = await database.db
+        .selectFrom('users')
+        .select(['created_at', 'credentials_valid_after'])
+        .where('username', '=', 'old')
+        .executeTakeFirstOrThrow();
+      expect(Number(row.credentials_valid_after)).toBe(1234567);
+    } finally {
+      await database.close();
+      await fresh.dispose();
+    }
   });
 
   describe('across two instances on one database', () => {
