@@ -131,7 +131,7 @@ export async function openTessera(config: TesseraConfig, options: OpenOptions = 
       { ttlMs: config.basicCacheTtlMs, maxEntries: 10_000 },
       events,
     ),
-    new ConjurTokenScheme(keyring, users, clock, { ttlMs: config.conjur.ttlMs, ...signed }, events),
+    new ConjurTokenScheme(database, keyring, users, clock, { ttlMs: config.conjur.ttlMs, ...signed }, events),
     new PersonalTokenScheme(credentials),
     jwtScheme,
     sessionScheme,

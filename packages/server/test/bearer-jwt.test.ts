@@ -128,13 +128,16 @@ describeEachDatabase('bearer JWTs (POST /v1/token, Authorization: Bearer <jwt>, 
       expect(body.access_token, label).toMatch(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{86}$/);
 
       const { header, payload } = decodeParts(body.access_token);
-      expect(header, label).toEqual({ alg: 'EdDSA', typ: 'JWT', kid: fingerprint });
+      // RFC 9068's access-token type and a claim naming the kind (RFC 8725 3.11).
+      expect(header, label).toEqual({ alg: 'EdDSA', typ: 'at+jwt', kid: fingerprint });
       const iat = Math.floor(server.clock.now / 1000);
       expect(payload, label).toMatchObject({
         iss: 'tessera',
         aud: 'tessera',
         sub: String(ALICE_ID),
+        token_kind: 'bearer',
         iat,
+        iat_ms: server.clock.now,
         exp: iat + 300,
       });
       expect(payload.jti, label).toMatch(/^[A-Za-z0-9_-]{22,}$/);

@@ -8,7 +8,9 @@ import type { User } from '../src/users/user.js';
 import {
   apiKeyOf,
   CONJUR_API_KEY_SHAPE,
+  CONJUR_JWS_TYP,
   conjurAuthenticate,
+  conjurJwsClaims,
   conjurLogin,
   conjurTimestamp,
   decodeSegment,
@@ -90,7 +92,7 @@ describeEachDatabase('conjur dialect (seed 004)', (kind) => {
       expect(response.key).toBe(current.fingerprint);
       expect(response.key).toBe(fingerprintOf(current.publicKey));
       expect(response.signature).toMatch(/^[A-Za-z0-9_-]+$/);
-      const signed = legacySignedBytes(response.data ?? '', response.timestamp ?? '');
+      const signed = legacySignedBytes(response.data ?? '', response.timestamp ?? '', donna.id);
       expect(verify(null, signed, current.publicKey, Buffer.from(response.signature ?? '', 'base64url'))).toBe(true);
 
       expect(values.get('token')).toBe(Buffer.from(values.get('response') ?? '').toString('base64'));
@@ -197,8 +199,8 @@ describeEachDatabase('conjur dialect (seed 004)', (kind) => {
   it('refuses a token dated beyond the allowed skew in the future, and accepts one within it', async () => {
     const now = alignClock();
     const current = server.tessera.keyring.current;
-    expect(await whoamiStatusWith(server, signLegacyToken(current, 'donna', now + SKEW_MS - 1000))).toBe(200);
-    expect(await whoamiStatusWith(server, signLegacyToken(current, 'donna', now + SKEW_MS + 1000))).toBe(401);
+    expect(await whoamiStatusWith(server, signLegacyToken(current, 'donna', now + SKEW_MS - 1000, donna.id))).toBe(200);
+    expect(await whoamiStatusWith(server, signLegacyToken(current, 'donna', now + SKEW_MS + 1000, donna.id))).toBe(401);
   });
 
   it('refuses a token whose data, timestamp or signature was changed with 401', async () => {
@@ -235,12 +237,14 @@ describeEachDatabase('conjur dialect (seed 004)', (kind) => {
       { privateKey: foreign.privateKey, fingerprint: fingerprintOf(foreign.publicKey) },
       'donna',
       now,
+      donna.id,
     );
     expect(await whoamiStatusWith(server, selfNamed)).toBe(401);
     const borrowedName = signLegacyToken(
       { privateKey: foreign.privateKey, fingerprint: server.tessera.keyring.current.fingerprint },
       'donna',
       now,
+      donna.id,
     );
     expect(await whoamiStatusWith(server, borrowedName)).toBe(401);
     expect(await whoamiStatusWith(server, token)).toBe(200);
@@ -275,15 +279,15 @@ describeEachDatabase('conjur dialect (seed 004)', (kind) => {
     };
     const now = alignClock();
     const current = server.tessera.keyring.current;
-    const legacy = signLegacyToken(current, 'donna', now);
+    const legacy = signLegacyToken(current, 'donna', now, donna.id);
     expect(await whoamiStatusWith(server, legacy)).toBe(200);
     expect(await whoamiStatusWith(server, { ...legacy, signature: respell(legacy.signature ?? '') })).toBe(401);
 
     const iat = Math.floor(now / 1000);
     const jws = signJwsToken(
       current.privateKey,
-      { alg: 'EdDSA', kid: current.fingerprint },
-      { sub: 'donna', iat, exp: iat + 60 },
+      { alg: 'EdDSA', kid: current.fingerprint, typ: CONJUR_JWS_TYP },
+      conjurJwsClaims('donna', donna.id, iat * 1000, 60),
     );
     expect(await whoamiStatusWith(server, jws)).toBe(200);
     expect(await whoamiStatusWith(server, { ...jws, signature: respell(jws.signature ?? '') })).toBe(401);
@@ -410,7 +414,7 @@ describeEachDatabase('conjur dialect (seed 004)', (kind) => {
     expect(server.tessera.keyring.current.fingerprint).toBe(fresh.fingerprint);
     // First used after the rotation, so it is verified, not remembered.
     expect(await whoamiStatusWith(server, before)).toBe(200);
-    expect(await whoamiStatusWith(server, signLegacyToken(old, 'donna', server.clock.now))).toBe(200);
+    expect(await whoamiStatusWith(server, signLegacyToken(old, 'donna', server.clock.now, donna.id))).toBe(200);
     const after = await tokenFor(server, 'donna', apiKey);
     expect(after.key).toBe(fresh.fingerprint);
     expect(await whoamiStatusWith(server, after)).toBe(200);
@@ -434,8 +438,8 @@ describeEachDatabase('conjur dialect (seed 004)', (kind) => {
     const stored = await server.tessera.database.db.selectFrom('signing_keys').select('fingerprint').execute();
     expect(stored.map((r) => r.fingerprint)).toEqual([fresh.fingerprint]);
     // A token the retired key signs now, fresh in every other respect, is refused.
-    expect(await whoamiStatusWith(server, signLegacyToken(old, 'donna', server.clock.now))).toBe(401);
-    expect(await whoamiStatusWith(server, signLegacyToken(fresh, 'donna', server.clock.now))).toBe(200);
+    expect(await whoamiStatusWith(server, signLegacyToken(old, 'donna', server.clock.now, donna.id))).toBe(401);
+    expect(await whoamiStatusWith(server, signLegacyToken(fresh, 'donna', server.clock.now, donna.id))).toBe(200);
   });
 
   it("issues today's JWS format when configured: EdDSA, the key's fingerprint as kid, 480 s between iat and exp", async () => {
@@ -445,9 +449,13 @@ describeEachDatabase('conjur dialect (seed 004)', (kind) => {
     const token = await tokenFor(server, 'donna', apiKey);
     expect(Object.keys(token).sort()).toEqual(['payload', 'protected', 'signature']);
     const current = server.tessera.keyring.current;
-    expect(decodeSegment(token.protected ?? '')).toEqual({ alg: 'EdDSA', kid: current.fingerprint });
+    expect(decodeSegment(token.protected ?? '')).toEqual({
+      alg: 'EdDSA',
+      kid: current.fingerprint,
+      typ: CONJUR_JWS_TYP,
+    });
     const payload = decodeSegment(token.payload ?? '');
-    expect(payload).toEqual({ sub: 'donna', iat: Math.floor(now / 1000), exp: Math.floor(now / 1000) + 480 });
+    expect(payload).toEqual(conjurJwsClaims('donna', donna.id, now, 480));
     const signingInput = Buffer.from(`${token.protected}.${token.payload}`);
     expect(verify(null, signingInput, current.publicKey, Buffer.from(token.signature ?? '', 'base64url'))).toBe(true);
 
@@ -463,12 +471,19 @@ describeEachDatabase('conjur dialect (seed 004)', (kind) => {
 
   it('accepts either format signed by its own key, whichever it issues', async () => {
     const now = server.clock.now;
-    const jwsOnLegacy = issueConjurToken(server.tessera.keyring, 'donna', now, TTL_MS, 'jws');
+    const donnaSubject = { login: 'donna', userId: donna.id, validAfter: 0 };
+    const jwsOnLegacy = issueConjurToken(server.tessera.keyring, donnaSubject, now, TTL_MS, 'jws');
     expect(jwsOnLegacy).toHaveProperty('protected');
     expect(await whoamiStatusWith(server, jwsOnLegacy)).toBe(200);
 
     await restartWith({ conjur: { ttlMs: 480_000, format: 'jws', accounts: ['default'] } });
-    const legacyOnJws = issueConjurToken(server.tessera.keyring, 'donna', server.clock.now, TTL_MS, 'legacy');
+    const legacyOnJws = issueConjurToken(
+      server.tessera.keyring,
+      { login: 'donna', userId: donna.id, validAfter: 0 },
+      server.clock.now,
+      TTL_MS,
+      'legacy',
+    );
     expect(legacyOnJws).toHaveProperty('data', 'donna');
     expect(await whoamiStatusWith(server, legacyOnJws)).toBe(200);
     // The other server's token is not this one's: its key is unknown here.
@@ -478,18 +493,24 @@ describeEachDatabase('conjur dialect (seed 004)', (kind) => {
   it("holds a JWS to this server's TTL whatever its exp claims, and refuses a JWS with a bad header", async () => {
     const iat = Math.floor(alignClock() / 1000);
     const current = server.tessera.keyring.current;
-    const header = { alg: 'EdDSA', kid: current.fingerprint };
-    const longLived = signJwsToken(current.privateKey, header, { sub: 'donna', iat, exp: iat + 3600 });
+    const header = { alg: 'EdDSA', kid: current.fingerprint, typ: CONJUR_JWS_TYP };
+    const claims = conjurJwsClaims('donna', donna.id, iat * 1000, 60);
+    const longLived = signJwsToken(current.privateKey, header, { ...claims, exp: iat + 3600 });
     expect(await whoamiStatusWith(server, longLived)).toBe(200);
 
     const refused = [
-      signJwsToken(current.privateKey, { alg: 'none', kid: current.fingerprint }, { sub: 'donna', iat, exp: iat + 60 }),
-      signJwsToken(current.privateKey, { ...header, crit: ['exp'] }, { sub: 'donna', iat, exp: iat + 60 }),
-      signJwsToken(current.privateKey, { alg: 'EdDSA' }, { sub: 'donna', iat, exp: iat + 60 }),
-      signJwsToken(current.privateKey, header, { sub: 'donna', iat: iat + 0.5, exp: iat + 60 }),
-      signJwsToken(current.privateKey, header, { sub: 'donna', iat: String(iat), exp: iat + 60 }),
-      signJwsToken(current.privateKey, header, { sub: 'donna', iat: iat - 120, exp: iat - 60 }),
-      signJwsToken(generateKeyPairSync('ed25519').privateKey, header, { sub: 'donna', iat, exp: iat + 60 }),
+      signJwsToken(current.privateKey, { ...header, alg: 'none' }, claims),
+      signJwsToken(current.privateKey, { ...header, crit: ['exp'] }, claims),
+      signJwsToken(current.privateKey, { alg: 'EdDSA', typ: CONJUR_JWS_TYP }, claims),
+      signJwsToken(current.privateKey, header, { ...claims, iat: iat + 0.5 }),
+      signJwsToken(current.privateKey, header, { ...claims, iat: String(iat) }),
+      signJwsToken(current.privateKey, header, {
+        ...claims,
+        iat: iat - 120,
+        iat_ms: (iat - 120) * 1000,
+        exp: iat - 60,
+      }),
+      signJwsToken(generateKeyPairSync('ed25519').privateKey, header, claims),
     ];
     for (const token of refused) expect(await whoamiStatusWith(server, token), JSON.stringify(token)).toBe(401);
 

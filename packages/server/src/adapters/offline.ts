@@ -1,5 +1,5 @@
 import { createLocalJWKSet, type JSONWebKeySet, type JWTVerifyGetKey, jwtVerify } from 'jose';
-import { joseFailureReason } from '../signing/jwt.js';
+import { JWT_KIND, JWT_TYPE, joseFailureReason, KIND_CLAIM } from '../signing/jwt.js';
 import type { VerifiedPrincipal, Verifier, VerifyInput, VerifyResult } from './verifier.js';
 
 /** `offline`: verify Bearer JWTs with the public keys the server publishes. */
@@ -82,7 +82,9 @@ export class OfflineVerifier implements Verifier {
     try {
       const { payload } = await jwtVerify(token, (header, token) => this.#key(header, token), {
         algorithms: ['EdDSA'],
-        typ: 'JWT',
+        // The bearer access-token type only (RFC 9068, RFC 8725 3.11): a Conjur JWS of the same
+        // keyring, re-joined into compact form, says `conjur+jws` and is refused here.
+        typ: JWT_TYPE,
         issuer: this.#options.issuer ?? 'tessera',
         audience: this.#options.audience ?? 'tessera',
         requiredClaims: ['exp', 'iat', 'jti', 'sub'],
@@ -90,6 +92,7 @@ export class OfflineVerifier implements Verifier {
         clockTolerance: this.#options.clockToleranceSeconds ?? 60,
       });
       const { sub, cid, ckind, scope } = payload;
+      if (payload[KIND_CLAIM] !== JWT_KIND) return invalid('The token is not a bearer access token.');
       if (typeof sub !== 'string' || !/^\d{1,15}$/.test(sub) || typeof ckind !== 'string') {
         return invalid('The token claims are incomplete.');
       }

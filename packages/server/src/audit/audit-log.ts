@@ -15,6 +15,7 @@ export const AUDIT_EVENTS = [
   'user.roles_changed',
   'user.activated',
   'user.deactivated',
+  'user.signed_out_everywhere',
   'credential.created',
   'credential.rotated',
   'credential.revoked',

@@ -5,7 +5,7 @@ import { CliError, type DatabaseOption, readPasswordFromStdin, withTessera } fro
 
 const CLI_ACTOR = { actorId: null, clientAddress: 'cli' };
 
-/** `tessera user …`: create, list, set-password, delete. */
+/** `tessera user …`: create, list, set-password, sign-out, delete. */
 export function registerUserCommands(program: Command): void {
   const user = program.command('user').description('manage users');
 
@@ -85,6 +85,21 @@ export function registerUserCommands(program: Command): void {
         if (!found) throw new TesseraError('USER_NOT_FOUND', `no user named ${username}`);
         await tessera.users.update(found.id, { password }, CLI_ACTOR);
         process.stdout.write(`password of ${found.username} changed; their sessions were ended\n`);
+      });
+    });
+
+  user
+    .command('sign-out <username>')
+    .description('sign a user out everywhere: end their sessions and every JWT and Conjur token issued so far')
+    .option('--database <url>', 'SQLite path or postgres:// URL (env TESSERA_DATABASE_URL)')
+    .action(async (username: string, options: DatabaseOption) => {
+      await withTessera(options, async (tessera) => {
+        const found = await tessera.users.findByUsername(username);
+        if (!found) throw new TesseraError('USER_NOT_FOUND', `no user named ${username}`);
+        const ended = await tessera.users.signOutEverywhere(found.id, CLI_ACTOR);
+        process.stdout.write(
+          `signed ${found.username} out everywhere: ${ended} session(s) ended; signed tokens issued before now are refused\n`,
+        );
       });
     });
 

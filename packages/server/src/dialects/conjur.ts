@@ -8,6 +8,7 @@ import { anyCredential, selfChecked } from '../http/route-policy.js';
 import type { Reply, Route } from '../http/routes.js';
 import { basicCredentialsOf, decodeBasic } from '../schemes/basic.js';
 import { issueConjurToken } from '../signing/conjur-token.js';
+import { findWithValidAfter } from '../users/credentials-valid-after.js';
 import type { User } from '../users/user.js';
 
 /**
@@ -124,13 +125,11 @@ async function authenticate(ctx: RequestContext): Promise<Reply> {
   }
   await tessera.credentials.touch(found.info);
   const { config, keyring } = tessera;
-  const token = issueConjurToken(
-    keyring,
-    found.user.username,
-    tessera.clock(),
-    config.conjur.ttlMs,
-    config.conjur.format,
-  );
+  // Bound to the user's id and dated against their "credentials valid after" instant (issue 13 items 5, 6).
+  const current = await findWithValidAfter(tessera.database, found.user.id);
+  if (!current) throw unauthorized('Token realm="conjur"');
+  const subject = { login: found.user.username, userId: found.user.id, validAfter: current.validAfter };
+  const token = issueConjurToken(keyring, subject, tessera.clock(), config.conjur.ttlMs, config.conjur.format);
   const json = JSON.stringify(token);
   // Conjur's clients may ask for the token ready to put in a header.
   if (/(^|[\s,])base64($|[\s,;])/i.test(ctx.header('accept-encoding') ?? '')) {

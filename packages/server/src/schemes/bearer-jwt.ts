@@ -5,6 +5,7 @@ import { type JwtSettings, looksLikeJwt, verifyJwt } from '../signing/jwt.js';
 import type { Keyring } from '../signing/keyring.js';
 import { VerifiedCache } from '../signing/verified-cache.js';
 import type { Database } from '../store/database.js';
+import { issuedInTime } from '../users/credentials-valid-after.js';
 import { userFromRow } from '../users/user.js';
 import type { HeaderScheme } from './scheme.js';
 
@@ -21,6 +22,8 @@ interface Verified {
   jti: string;
   /** Seconds since the epoch. */
   iat: number;
+  /** Milliseconds since the epoch, for the user's "credentials valid after" instant. */
+  iatMs: number;
 }
 
 /**
@@ -75,6 +78,7 @@ export class BearerJwtScheme implements HeaderScheme {
         scopes: claims.scope === undefined ? null : claims.scope.split(' ').filter(Boolean),
         jti: claims.jti,
         iat: claims.iat,
+        iatMs: claims.iatMs,
       };
       expiresAt = claims.exp * 1000;
     }
@@ -94,11 +98,16 @@ export class BearerJwtScheme implements HeaderScheme {
     return { ok: true, principal };
   }
 
-  /** The token's user if it is active, its source credential exists and its jti is not denied. */
-  async #stillValid({ userId, sourceId, jti, iat }: Verified): Promise<Principal['user'] | undefined> {
+  /**
+   * The token's user if it is active and the token was issued at or after the user's
+   * "credentials valid after" instant (issue 13 item 6), its source credential exists and its
+   * jti is not denied. `sub` is the user's immutable id, so a user deleted and re-created
+   * under the same name never inherits a token — Basic-bought ones (`cid` 0) included.
+   */
+  async #stillValid({ userId, sourceId, jti, iat, iatMs }: Verified): Promise<Principal['user'] | undefined> {
     const { db } = this.database;
     const row = await db.selectFrom('users').selectAll().where('id', '=', userId).executeTakeFirst();
-    if (row?.is_active !== 1) return undefined;
+    if (row?.is_active !== 1 || !issuedInTime(iatMs, row.credentials_valid_after)) return undefined;
     if (sourceId > 0) {
       const source = await db
         .selectFrom('credentials')

@@ -8,6 +8,7 @@ import {
   decodeConjurHeader,
   formatTimestamp,
   issueConjurToken,
+  legacyStamp,
   verifyConjurToken,
 } from './conjur-token.js';
 import type { SigningKey } from './keyring.js';
@@ -18,6 +19,11 @@ const LIMITS = { ttlMs: TTL_MS, skewMs: SKEW_MS };
 /** Mid-second on purpose: the legacy timestamp keeps whole seconds only. */
 const START = Date.UTC(2026, 0, 15, 12, 0, 0, 250);
 const START_SECOND = Date.UTC(2026, 0, 15, 12, 0, 0);
+
+/** The users the tokens name: login → immutable id. */
+const IDS: Record<string, number> = { alice: 7, 'zoë@example': 8, bob: 9 };
+const ALICE = { login: 'alice', userId: 7, validAfter: 0 };
+const userIdOf = async (login: string) => IDS[login];
 
 /** The header value a client sends: `Token token="<this>"`, standard base64 of the JSON. */
 function encode(token: unknown): string {
@@ -50,7 +56,7 @@ describe('Conjur access tokens (issueConjurToken, decodeConjurHeader, verifyConj
   });
 
   const check = (token: Record<string, unknown>, now = clock.now): Promise<ConjurVerdict> =>
-    verifyConjurToken(token, tessera.keyring, now, LIMITS);
+    verifyConjurToken(token, tessera.keyring, now, LIMITS, userIdOf);
 
   /** Decodes the header form, then verifies: the path a request takes. */
   const roundTrip = async (token: unknown, now = clock.now): Promise<ConjurVerdict> => {
@@ -60,10 +66,15 @@ describe('Conjur access tokens (issueConjurToken, decodeConjurHeader, verifyConj
   };
 
   /** A legacy token signed by hand, so that a refusal can only be down to what was changed. */
-  const signedLegacy = (data: string, timestamp: string, key: SigningKey = tessera.keyring.current) => ({
+  const signedLegacy = (
+    data: string,
+    timestamp: string,
+    key: SigningKey = tessera.keyring.current,
+    uid: number | undefined = IDS[data],
+  ) => ({
     data,
     timestamp,
-    signature: sign(null, Buffer.from(JSON.stringify({ data, timestamp })), key.privateKey).toString('base64url'),
+    signature: sign(null, Buffer.from(JSON.stringify({ data, timestamp, uid })), key.privateKey).toString('base64url'),
     key: key.fingerprint,
   });
 
@@ -79,30 +90,75 @@ describe('Conjur access tokens (issueConjurToken, decodeConjurHeader, verifyConj
 
   describe('the legacy form {data, timestamp, signature, key}', () => {
     it('issues data, a UTC timestamp in whole seconds, a base64url Ed25519 signature and the key fingerprint', () => {
-      const token = issueConjurToken(tessera.keyring, 'alice', clock.now, TTL_MS, 'legacy');
+      const token = issueConjurToken(tessera.keyring, ALICE, clock.now, TTL_MS, 'legacy');
       const { current } = tessera.keyring;
       expect(Object.keys(token).sort()).toEqual(['data', 'key', 'signature', 'timestamp']);
       expect(token.data).toBe('alice');
       expect(token.timestamp).toBe('2026-01-15 12:00:00 UTC');
       expect(token.key).toBe(current.fingerprint);
       expect(token.signature).toMatch(/^[A-Za-z0-9_-]{86}$/);
-      // Signed over the canonical JSON {"data":…,"timestamp":…}: keys sorted, no spaces.
-      const canonical = Buffer.from('{"data":"alice","timestamp":"2026-01-15 12:00:00 UTC"}');
+      // Signed over the canonical JSON {"data":…,"timestamp":…,"uid":…}: keys sorted, no spaces.
+      const canonical = Buffer.from('{"data":"alice","timestamp":"2026-01-15 12:00:00 UTC","uid":7}');
       expect(verify(null, canonical, current.publicKey, Buffer.from(token.signature ?? '', 'base64url'))).toBe(true);
     });
 
     it('round-trips through the header encoding to the login, issued at the timestamp, for the TTL', async () => {
-      const token = issueConjurToken(tessera.keyring, 'alice', clock.now, TTL_MS, 'legacy');
+      const token = issueConjurToken(tessera.keyring, ALICE, clock.now, TTL_MS, 'legacy');
       expect(await roundTrip(token)).toEqual({
         ok: true,
-        claims: { login: 'alice', issuedAt: START_SECOND, expiresAt: START_SECOND + TTL_MS },
+        claims: { login: 'alice', userId: 7, issuedAt: START_SECOND, expiresAt: START_SECOND + TTL_MS },
       });
-      const unicode = issueConjurToken(tessera.keyring, 'zoë@example', clock.now, TTL_MS, 'legacy');
-      expect(await roundTrip(unicode)).toMatchObject({ ok: true, claims: { login: 'zoë@example' } });
+      const unicode = issueConjurToken(
+        tessera.keyring,
+        { login: 'zoë@example', userId: 8, validAfter: 0 },
+        clock.now,
+        TTL_MS,
+        'legacy',
+      );
+      expect(await roundTrip(unicode)).toMatchObject({ ok: true, claims: { login: 'zoë@example', userId: 8 } });
+    });
+
+    it('binds the signature to the user id that data names: another id, no id or no such user is refused', async () => {
+      const timestamp = formatTimestamp(clock.now);
+      const { current } = tessera.keyring;
+      const bare = sign(null, Buffer.from(JSON.stringify({ data: 'alice', timestamp })), current.privateKey);
+      const cases: Array<[string, Record<string, unknown>]> = [
+        // The form signed before the id was bound: a token of a deleted user with the same name.
+        [
+          'no uid signed',
+          { data: 'alice', timestamp, signature: bare.toString('base64url'), key: current.fingerprint },
+        ],
+        ['another user id', signedLegacy('alice', timestamp, current, 8)],
+        ['a login no user has', signedLegacy('mallory', timestamp, current, 7)],
+      ];
+      for (const [label, token] of cases) {
+        expect(reasonOf(await check(token)), label).toBe('The token signature is invalid.');
+      }
+      expect(reasonOf(await check(signedLegacy('alice', timestamp)))).toBe('ok');
+    });
+
+    it('stamps a token minted in the second of a valid-after move after it, and no other', () => {
+      const move = START_SECOND + 500;
+      // Before the move, in its second: the plain stamp, below the instant (so refused later).
+      expect(legacyStamp(START_SECOND + 200, move)).toBe(START_SECOND);
+      // After the move, in its second: the next whole second, at or above the instant.
+      expect(legacyStamp(START_SECOND + 700, move)).toBe(START_SECOND + 1000);
+      expect(legacyStamp(move, move)).toBe(START_SECOND + 1000);
+      // A later second, or an instant on a whole second: the plain stamp.
+      expect(legacyStamp(START_SECOND + 1200, move)).toBe(START_SECOND + 1000);
+      expect(legacyStamp(START_SECOND + 700, START_SECOND)).toBe(START_SECOND);
+      const token = issueConjurToken(
+        tessera.keyring,
+        { ...ALICE, validAfter: move },
+        START_SECOND + 700,
+        TTL_MS,
+        'legacy',
+      );
+      expect(token.timestamp).toBe('2026-01-15 12:00:01 UTC');
     });
 
     it('lives until its end plus the skew, and is refused from that instant', async () => {
-      const token = issueConjurToken(tessera.keyring, 'alice', clock.now, TTL_MS, 'legacy');
+      const token = issueConjurToken(tessera.keyring, ALICE, clock.now, TTL_MS, 'legacy');
       const end = START_SECOND + TTL_MS + SKEW_MS;
       expect(reasonOf(await roundTrip(token, end - 1))).toBe('ok');
       expect(reasonOf(await roundTrip(token, end))).toBe('The token has expired.');
@@ -115,7 +171,7 @@ describe('Conjur access tokens (issueConjurToken, decodeConjurHeader, verifyConj
     });
 
     it('refuses changed data, a changed timestamp, a changed signature and a respelled signature', async () => {
-      const token = issueConjurToken(tessera.keyring, 'alice', clock.now, TTL_MS, 'legacy');
+      const token = issueConjurToken(tessera.keyring, ALICE, clock.now, TTL_MS, 'legacy');
       const signature = token.signature ?? '';
       const last = signature.at(-1) ?? 'A';
       const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
@@ -136,7 +192,7 @@ describe('Conjur access tokens (issueConjurToken, decodeConjurHeader, verifyConj
     });
 
     it('refuses a key that is unknown, not a fingerprint, or retired', async () => {
-      const token = issueConjurToken(tessera.keyring, 'alice', clock.now, TTL_MS, 'legacy');
+      const token = issueConjurToken(tessera.keyring, ALICE, clock.now, TTL_MS, 'legacy');
       for (const key of ['0'.repeat(64), '../../etc/passwd', "' OR 1=1 --", '']) {
         expect(reasonOf(await check({ ...token, key })), key).toBe('The token names an unknown key.');
       }
@@ -153,7 +209,7 @@ describe('Conjur access tokens (issueConjurToken, decodeConjurHeader, verifyConj
     });
 
     it('refuses extra or missing members even under a good signature', async () => {
-      const token = issueConjurToken(tessera.keyring, 'alice', clock.now, TTL_MS, 'legacy');
+      const token = issueConjurToken(tessera.keyring, ALICE, clock.now, TTL_MS, 'legacy');
       expect(reasonOf(await roundTrip({ ...token, expires: '2099-01-01 00:00:00 UTC' }))).toBe(
         'The token has unexpected members.',
       );
@@ -171,23 +227,30 @@ describe('Conjur access tokens (issueConjurToken, decodeConjurHeader, verifyConj
   });
 
   describe('the JWS form {protected, payload, signature}', () => {
-    it('issues a protected header naming EdDSA and the key, and a payload of sub, iat and exp', () => {
-      const token = issueConjurToken(tessera.keyring, 'alice', clock.now, TTL_MS, 'jws');
+    it('issues a header naming EdDSA, the key and typ conjur+jws, and a payload of sub, uid, kind and times', () => {
+      const token = issueConjurToken(tessera.keyring, ALICE, clock.now, TTL_MS, 'jws');
       const { current } = tessera.keyring;
       expect(Object.keys(token).sort()).toEqual(['payload', 'protected', 'signature']);
       const decode = (part: string | undefined) => JSON.parse(Buffer.from(part ?? '', 'base64url').toString('utf8'));
-      expect(decode(token.protected)).toEqual({ alg: 'EdDSA', kid: current.fingerprint });
+      expect(decode(token.protected)).toEqual({ alg: 'EdDSA', kid: current.fingerprint, typ: 'conjur+jws' });
       const iat = Math.floor(START / 1000);
-      expect(decode(token.payload)).toEqual({ sub: 'alice', iat, exp: iat + TTL_MS / 1000 });
+      expect(decode(token.payload)).toEqual({
+        sub: 'alice',
+        uid: 7,
+        token_kind: 'conjur',
+        iat,
+        iat_ms: START,
+        exp: iat + TTL_MS / 1000,
+      });
       const input = Buffer.from(`${token.protected}.${token.payload}`);
       expect(verify(null, input, current.publicKey, Buffer.from(token.signature ?? '', 'base64url'))).toBe(true);
     });
 
-    it('round-trips through the header encoding to the login and its times', async () => {
-      const token = issueConjurToken(tessera.keyring, 'alice', clock.now, TTL_MS, 'jws');
+    it('round-trips through the header encoding to the login, the user id and its times', async () => {
+      const token = issueConjurToken(tessera.keyring, ALICE, clock.now, TTL_MS, 'jws');
       expect(await roundTrip(token)).toEqual({
         ok: true,
-        claims: { login: 'alice', issuedAt: START_SECOND, expiresAt: START_SECOND + TTL_MS },
+        claims: { login: 'alice', userId: 7, issuedAt: START, expiresAt: START_SECOND + TTL_MS },
       });
       const end = START_SECOND + TTL_MS + SKEW_MS;
       expect(reasonOf(await roundTrip(token, end - 1))).toBe('ok');
@@ -197,18 +260,19 @@ describe('Conjur access tokens (issueConjurToken, decodeConjurHeader, verifyConj
     it('caps a token’s life at the TTL whatever its exp says', async () => {
       const iat = Math.floor(START / 1000);
       const token = signedJws(
-        { alg: 'EdDSA', kid: tessera.keyring.current.fingerprint },
-        { sub: 'alice', iat, exp: iat + 86_400 },
+        { alg: 'EdDSA', kid: tessera.keyring.current.fingerprint, typ: 'conjur+jws' },
+        { sub: 'alice', uid: 7, token_kind: 'conjur', iat, iat_ms: START, exp: iat + 86_400 },
       );
       expect(await check(token)).toMatchObject({ ok: true, claims: { expiresAt: START_SECOND + TTL_MS } });
       expect(reasonOf(await check(token, START_SECOND + TTL_MS + SKEW_MS))).toBe('The token has expired.');
     });
 
-    it('refuses other algorithms, crit, a missing kid, bad claims, changed parts and respellings', async () => {
+    it('refuses other algorithms, crit, a missing kid, another typ or kind, bad claims, changed parts and respellings', async () => {
       const kid = tessera.keyring.current.fingerprint;
       const iat = Math.floor(START / 1000);
-      const claims = { sub: 'alice', iat, exp: iat + 480 };
-      const good = signedJws({ alg: 'EdDSA', kid }, claims);
+      const claims = { sub: 'alice', uid: 7, token_kind: 'conjur', iat, iat_ms: START, exp: iat + 480 };
+      const typ = 'conjur+jws';
+      const good = signedJws({ alg: 'EdDSA', kid, typ }, claims);
       expect(reasonOf(await check(good))).toBe('ok');
       const header = 'The token header is not an EdDSA header with a key id.';
       const cases: Array<[string, Record<string, unknown>, string]> = [
@@ -219,7 +283,40 @@ describe('Conjur access tokens (issueConjurToken, decodeConjurHeader, verifyConj
         ['numeric kid', signedJws({ alg: 'EdDSA', kid: 1 }, claims), header],
         ['crit', signedJws({ alg: 'EdDSA', kid, crit: ['exp'] }, claims), header],
         ['header an array', signedJws([{ alg: 'EdDSA', kid }], claims), header],
-        ['unknown kid', signedJws({ alg: 'EdDSA', kid: '0'.repeat(64) }, claims), 'The token names an unknown key.'],
+        [
+          'unknown kid',
+          signedJws({ alg: 'EdDSA', kid: '0'.repeat(64), typ }, claims),
+          'The token names an unknown key.',
+        ],
+        // RFC 8725 3.11: the bearer JWT's type, none, or JWT are another kind of token.
+        ['typ at+jwt', signedJws({ alg: 'EdDSA', kid, typ: 'at+jwt' }, claims), 'The token type is not conjur+jws.'],
+        ['typ JWT', signedJws({ alg: 'EdDSA', kid, typ: 'JWT' }, claims), 'The token type is not conjur+jws.'],
+        ['no typ', signedJws({ alg: 'EdDSA', kid }, claims), 'The token type is not conjur+jws.'],
+        [
+          'kind bearer',
+          signedJws({ alg: 'EdDSA', kid, typ }, { ...claims, token_kind: 'bearer' }),
+          'The token is not a Conjur access token.',
+        ],
+        [
+          'no kind',
+          signedJws({ alg: 'EdDSA', kid, typ }, { ...claims, token_kind: undefined }),
+          'The token is not a Conjur access token.',
+        ],
+        [
+          'no uid',
+          signedJws({ alg: 'EdDSA', kid, typ }, { ...claims, uid: undefined }),
+          expect.stringMatching(/claims/),
+        ],
+        [
+          'uid a string',
+          signedJws({ alg: 'EdDSA', kid, typ }, { ...claims, uid: '7' }),
+          expect.stringMatching(/claims/),
+        ],
+        [
+          'iat_ms in another second',
+          signedJws({ alg: 'EdDSA', kid, typ }, { ...claims, iat_ms: START + 1000 }),
+          expect.stringMatching(/claims/),
+        ],
         [
           'changed payload',
           { ...good, payload: b64url({ ...claims, sub: 'admin' }) },
@@ -227,14 +324,18 @@ describe('Conjur access tokens (issueConjurToken, decodeConjurHeader, verifyConj
         ],
         [
           'iat a string',
-          signedJws({ alg: 'EdDSA', kid }, { ...claims, iat: String(iat) }),
+          signedJws({ alg: 'EdDSA', kid, typ }, { ...claims, iat: String(iat) }),
           expect.stringMatching(/claims/),
         ],
-        ['no exp', signedJws({ alg: 'EdDSA', kid }, { sub: 'alice', iat }), expect.stringMatching(/claims/)],
-        ['sub a number', signedJws({ alg: 'EdDSA', kid }, { ...claims, sub: 1 }), expect.stringMatching(/claims/)],
+        [
+          'no exp',
+          signedJws({ alg: 'EdDSA', kid, typ }, { ...claims, exp: undefined }),
+          expect.stringMatching(/claims/),
+        ],
+        ['sub a number', signedJws({ alg: 'EdDSA', kid, typ }, { ...claims, sub: 1 }), expect.stringMatching(/claims/)],
         [
           'iat ahead of the skew',
-          signedJws({ alg: 'EdDSA', kid }, { ...claims, iat: iat + 60, exp: iat + 540 }),
+          signedJws({ alg: 'EdDSA', kid, typ }, { ...claims, iat: iat + 60, iat_ms: START + 60_000, exp: iat + 540 }),
           'The token was issued in the future.',
         ],
         ['padded signature', { ...good, signature: `${good.signature}==` }, 'The token is not canonical base64url.'],
@@ -252,7 +353,7 @@ describe('Conjur access tokens (issueConjurToken, decodeConjurHeader, verifyConj
     });
 
     it('refuses an extra member even under a good signature', async () => {
-      const token = issueConjurToken(tessera.keyring, 'alice', clock.now, TTL_MS, 'jws');
+      const token = issueConjurToken(tessera.keyring, ALICE, clock.now, TTL_MS, 'jws');
       for (const extra of [{ header: { kid: 'x' } }, { data: 'admin' }, { key: tessera.keyring.current.fingerprint }]) {
         expect(reasonOf(await roundTrip({ ...token, ...extra })), JSON.stringify(extra)).toBe(
           'The token must hold exactly protected, payload and signature.',
@@ -311,7 +412,7 @@ describe('Conjur access tokens (issueConjurToken, decodeConjurHeader, verifyConj
     const NOT_BASE64 = 'The token is not strict base64.';
 
     it('reads standard, padded base64 of a JSON object', () => {
-      const token = issueConjurToken(tessera.keyring, 'alice', clock.now, TTL_MS, 'legacy');
+      const token = issueConjurToken(tessera.keyring, ALICE, clock.now, TTL_MS, 'legacy');
       expect(decodeConjurHeader(encode(token))).toEqual(token);
     });
 

@@ -9,6 +9,18 @@ export interface JwtSettings {
   skewMs: number;
 }
 
+/**
+ * The explicit type of a Tessera bearer JWT: RFC 9068's access-token media type. Verification
+ * demands it, so no other signed object of the shared keyring — a Conjur JWS, whose header
+ * says `conjur+jws` — can pass for a bearer JWT (RFC 8725 3.11; SECURITY F5). Tokens minted
+ * before it was introduced said `JWT`; they are refused: they lived five minutes, carry
+ * neither the kind claim nor a millisecond issue time, and one restart ends them anyway.
+ */
+export const JWT_TYPE = 'at+jwt';
+/** The claim naming the kind of a Tessera signed token, and its value in a bearer JWT. */
+export const KIND_CLAIM = 'token_kind';
+export const JWT_KIND = 'bearer';
+
 /** What a Tessera JWT says beyond the registered claims. */
 export interface JwtClaims {
   /** The user id, as a string (RFC 7519 `sub`). */
@@ -17,6 +29,12 @@ export interface JwtClaims {
   /** Seconds since the epoch. */
   exp: number;
   iat: number;
+  /**
+   * The issue time in milliseconds (`iat` is whole seconds): compared with the user's
+   * "credentials valid after" instant, so a token minted just after that moved is accepted
+   * and one minted just before it, in the same second, is not.
+   */
+  iatMs: number;
   /** The credential the token was bought with: revoking it revokes the token. */
   cid: number;
   /** That credential's kind. */
@@ -58,11 +76,13 @@ export async function issueJwt(
   const exp = iat + Math.floor(settings.ttlMs / 1000);
   const jti = randomBytes(16).toString('base64url');
   const token = await new SignJWT({
+    [KIND_CLAIM]: JWT_KIND,
+    iat_ms: now,
     cid: subject.credentialId,
     ckind: subject.credentialKind,
     ...(subject.scopes !== null && { scope: subject.scopes.join(' ') }),
   })
-    .setProtectedHeader({ alg: 'EdDSA', kid: key.fingerprint, typ: 'JWT' })
+    .setProtectedHeader({ alg: 'EdDSA', kid: key.fingerprint, typ: JWT_TYPE })
     .setIssuer(settings.issuer)
     .setAudience(settings.audience)
     .setSubject(String(subject.userId))
@@ -76,7 +96,8 @@ export async function issueJwt(
 /**
  * Verifies a Tessera JWT with `jose`: EdDSA only (`none`, HS* and RS* are refused, so a
  * public key can never be used as an HMAC secret — SECURITY F1, F2), the key chosen by `kid`
- * from the local keyring only (`jwk`, `jku`, `x5u` are never followed — F3), `typ` JWT, issuer
+ * from the local keyring only (`jwk`, `jku`, `x5u` are never followed — F3), `typ` `at+jwt`
+ * and the kind claim `bearer` (RFC 8725 3.11: no other token kind of the keyring passes), issuer
  * and audience checked, `exp`/`iat`/`jti`/`sub` required with numeric times, `iat` not in the
  * future, unknown `crit` refused (F4–F6).
  */
@@ -101,7 +122,7 @@ export async function verifyJwt(
       },
       {
         algorithms: ['EdDSA'],
-        typ: 'JWT',
+        typ: JWT_TYPE,
         issuer: settings.issuer,
         audience: settings.audience,
         requiredClaims: ['exp', 'iat', 'jti', 'sub'],
@@ -109,7 +130,8 @@ export async function verifyJwt(
         clockTolerance: Math.floor(settings.skewMs / 1000),
       },
     );
-    const { sub, jti, exp, iat, cid, ckind, scope } = payload;
+    const { sub, jti, exp, iat, cid, ckind, scope, iat_ms: iatMs } = payload;
+    if (payload[KIND_CLAIM] !== JWT_KIND) return { ok: false, reason: 'The token is not a bearer access token.' };
     if (typeof iat !== 'number' || iat * 1000 > now + settings.skewMs)
       return { ok: false, reason: 'The token was issued in the future.' };
     if (
@@ -117,7 +139,9 @@ export async function verifyJwt(
       typeof jti !== 'string' ||
       typeof exp !== 'number' ||
       !Number.isSafeInteger(cid) ||
-      typeof ckind !== 'string'
+      typeof ckind !== 'string' ||
+      !Number.isSafeInteger(iatMs) ||
+      Math.floor((iatMs as number) / 1000) !== iat
     ) {
       return { ok: false, reason: 'The token claims are incomplete.' };
     }
@@ -125,7 +149,16 @@ export async function verifyJwt(
       return { ok: false, reason: 'The scope claim must be a string.' };
     return {
       ok: true,
-      claims: { sub, jti, exp, iat, cid: cid as number, ckind, ...(scope !== undefined && { scope }) },
+      claims: {
+        sub,
+        jti,
+        exp,
+        iat,
+        iatMs: iatMs as number,
+        cid: cid as number,
+        ckind,
+        ...(scope !== undefined && { scope }),
+      },
     };
   } catch (error) {
     return { ok: false, reason: joseFailureReason(error) };

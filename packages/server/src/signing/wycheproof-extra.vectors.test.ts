@@ -56,6 +56,8 @@ interface EcdsaGroup {
 
 const SETTINGS = { issuer: 'https://tessera.test', audience: 'tessera', ttlMs: 900_000, skewMs: 30_000 };
 const LIMITS = { ttlMs: 480_000, skewMs: 30_000 };
+/** The user id the Conjur tokens below name: `alice` is user 1. */
+const ALICE_ID = async (login: string) => (login === 'alice' ? 1 : undefined);
 
 /** A keyring whose every lookup answers `publicKey`: the most a confused verifier could be given. */
 function keyringAnswering(publicKey: KeyObject): Keyring {
@@ -165,14 +167,23 @@ describe('HS256 tokens (hmac_sha256_test.json) under Tessera’s key id', () => 
         accepted.push(`JWT with key #${index} in the keyring`);
       }
       const conjur = {
-        protected: Buffer.from(JSON.stringify({ alg: 'HS256', kid: current.fingerprint })).toString('base64url'),
+        protected: Buffer.from(JSON.stringify({ alg: 'HS256', kid: current.fingerprint, typ: 'conjur+jws' })).toString(
+          'base64url',
+        ),
         payload: Buffer.from(
-          JSON.stringify({ sub: 'alice', iat: Math.floor(clock.now / 1000), exp: Math.floor(clock.now / 1000) + 60 }),
+          JSON.stringify({
+            sub: 'alice',
+            uid: 1,
+            token_kind: 'conjur',
+            iat: Math.floor(clock.now / 1000),
+            iat_ms: clock.now,
+            exp: Math.floor(clock.now / 1000) + 60,
+          }),
         ).toString('base64url'),
         signature: '',
       };
       conjur.signature = hs(Buffer.from(`${conjur.protected}.${conjur.payload}`)).toString('base64url');
-      if ((await verifyConjurToken(conjur, tessera.keyring, clock.now, LIMITS)).ok)
+      if ((await verifyConjurToken(conjur, tessera.keyring, clock.now, LIMITS, ALICE_ID)).ok)
         accepted.push(`Conjur with key #${index}`);
     }
     expect(accepted).toEqual([]);
@@ -268,10 +279,22 @@ describe('the Ed25519 file’s kinds of invalid signature, made from Tessera’s
       clock.now,
     );
     expect((await verifyJwt(token, tessera.keyring, SETTINGS, clock.now)).ok).toBe(true);
-    const legacy = issueConjurToken(tessera.keyring, 'alice', clock.now, LIMITS.ttlMs, 'legacy');
-    const jws = issueConjurToken(tessera.keyring, 'alice', clock.now, LIMITS.ttlMs, 'jws');
+    const legacy = issueConjurToken(
+      tessera.keyring,
+      { login: 'alice', userId: 1, validAfter: 0 },
+      clock.now,
+      LIMITS.ttlMs,
+      'legacy',
+    );
+    const jws = issueConjurToken(
+      tessera.keyring,
+      { login: 'alice', userId: 1, validAfter: 0 },
+      clock.now,
+      LIMITS.ttlMs,
+      'jws',
+    );
     for (const t of [legacy, jws])
-      expect((await verifyConjurToken(t, tessera.keyring, clock.now, LIMITS)).ok).toBe(true);
+      expect((await verifyConjurToken(t, tessera.keyring, clock.now, LIMITS, ALICE_ID)).ok).toBe(true);
 
     const accepted: string[] = [];
     let tried = 0;
@@ -292,7 +315,7 @@ describe('the Ed25519 file’s kinds of invalid signature, made from Tessera’s
           const forged = { ...original, signature: changed.toString('base64url') };
           const decoded = decodeConjurHeader(Buffer.from(JSON.stringify(forged)).toString('base64'));
           if (typeof decoded === 'string') throw new Error(decoded);
-          if ((await verifyConjurToken(decoded, tessera.keyring, clock.now, LIMITS)).ok)
+          if ((await verifyConjurToken(decoded, tessera.keyring, clock.now, LIMITS, ALICE_ID)).ok)
             accepted.push(`Conjur ${flag}`);
         }
       }

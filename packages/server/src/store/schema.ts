@@ -27,6 +27,11 @@ export interface UsersTable {
   created_at: number;
   updated_at: number;
   last_login_at: number | null;
+  /**
+   * Signed tokens (JWT, Conjur) issued before this instant are refused: set at creation,
+   * moved on deactivation, password change and "sign out everywhere" (migration 005).
+   */
+  credentials_valid_after: Generated<number>;
 }
 
 /**

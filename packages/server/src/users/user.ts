@@ -20,7 +20,8 @@ export function isAdmin(user: Pick<User, 'roles'>): boolean {
   return user.roles.includes(ADMIN_ROLE);
 }
 
-type UserRow = Omit<UsersTable, 'id'> & { id: number };
+// The valid-after instant is read only by the signed-token checks (users/credentials-valid-after.ts).
+type UserRow = Omit<UsersTable, 'id' | 'credentials_valid_after'> & { id: number };
 
 /** The user columns, as `u.*` refs, for queries that join users to what a user holds. */
 export const USER_COLUMNS = [

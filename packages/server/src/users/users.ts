@@ -6,6 +6,7 @@ import { TesseraError } from '../errors.js';
 import type { SessionStore } from '../sessions/session-store.js';
 import type { Database } from '../store/database.js';
 import { commonPasswordCheck } from './common-passwords.js';
+import { moveValidAfter, validAfterAtCreation } from './credentials-valid-after.js';
 import { normalizeUsername, type User, userFromRow, validateEmail, validateUsername } from './user.js';
 
 export interface NewUser {
@@ -71,6 +72,7 @@ export class Users {
           password_hash: passwordHash,
           created_at: now,
           updated_at: now,
+          credentials_valid_after: validAfterAtCreation(now),
         })
         .returningAll()
         .executeTakeFirstOrThrow();
@@ -176,6 +178,10 @@ export class Users {
       }
       throw error;
     }
+    // Signed tokens issued before a deactivation or a password change stop counting, so a
+    // reactivation does not revive them (issue 13 item 6); before the notice below, which
+    // makes every instance's caches re-read the user.
+    if (set.password_hash !== undefined || set.is_active === 0) await moveValidAfter(this.database, id, this.clock());
     const updated = await this.findById(id);
     if (!updated) throw new TesseraError('USER_NOT_FOUND');
     // Caches of verified tokens re-read this user now rather than within the second.
@@ -215,6 +221,21 @@ export class Users {
     const now = this.clock();
     await this.database.db.updateTable('users').set({ last_login_at: now }).where('id', '=', id).execute();
     return now;
+  }
+
+  /**
+   * "Sign out everywhere" (issue 13 item 6): ends every session of the user and every signed
+   * token (JWT, Conjur) issued so far, on every instance; lasting credentials — personal
+   * tokens, API keys, DRF tokens — stay, each revoked on its own. Returns the sessions ended.
+   * @throws TesseraError `USER_NOT_FOUND`.
+   */
+  async signOutEverywhere(id: number, actor: Actor): Promise<number> {
+    if (!(await this.findById(id))) throw new TesseraError('USER_NOT_FOUND');
+    await moveValidAfter(this.database, id, this.clock());
+    const ended = await this.sessions.deleteAllForUser(id);
+    this.events.userChanged(id);
+    await this.audit.record('user.signed_out_everywhere', { ...actor, subjectId: id, detail: { sessions: ended } });
+    return ended;
   }
 
   /** Deletes a user; their sessions and credentials go with them (foreign-key cascade). */

@@ -161,6 +161,7 @@ describeEachDatabase('authenticate() under mutations of valid credentials', (kin
   let sessionSecret: string;
   let otherKey: { privateKey: KeyObject };
   let csrfToken: string;
+  let aliceId: number;
 
   const authenticate = (input: AuthInput) =>
     server.tessera.authenticator.authenticate({ clientAddress: '192.0.2.1', ...input });
@@ -171,6 +172,7 @@ describeEachDatabase('authenticate() under mutations of valid credentials', (kin
     const lenient = { max: 1_000_000, windowMs: 60_000 };
     server = await startServer(kind, { throttle: { account: lenient, address: lenient } });
     const alice = await server.createUser('alice', PASSWORD);
+    aliceId = alice.id;
     await server.createUser('bob', PASSWORD);
     const { tessera } = server;
     const drfKey = await tessera.issuer.drfToken(alice.id, { actorId: null });
@@ -182,7 +184,7 @@ describeEachDatabase('authenticate() under mutations of valid credentials', (kin
     const response = await api(server, 'POST', '/v1/token', { headers: { authorization: `Bearer ${personal}` } });
     const { access_token: jwt } = (await response.json()) as { access_token: string };
     const conjur = (format: 'legacy' | 'jws') =>
-      `Token token="${Buffer.from(JSON.stringify(issueConjurToken(tessera.keyring, 'alice', tessera.clock(), tessera.config.conjur.ttlMs, format))).toString('base64')}"`;
+      `Token token="${Buffer.from(JSON.stringify(issueConjurToken(tessera.keyring, { login: 'alice', userId: alice.id, validAfter: 0 }, tessera.clock(), tessera.config.conjur.ttlMs, format))).toString('base64')}"`;
     valid = [
       { family: 'drf', header: `Token ${drfKey}` },
       { family: 'frappe', header: `token ${apiKey}:${apiSecret}` },
@@ -347,8 +349,14 @@ describeEachDatabase('authenticate() under mutations of valid credentials', (kin
       fc.asyncProperty(input, async ([format, name, newValue, foreignKey]) => {
         tally.tried(`${kind}: Conjur token with altered fields`);
         const token: Record<string, unknown> = foreignKey
-          ? issueConjurToken(keyring as never, 'alice', clock, ttl, format)
-          : issueConjurToken(server.tessera.keyring, 'alice', clock, ttl, format);
+          ? issueConjurToken(keyring as never, { login: 'alice', userId: aliceId, validAfter: 0 }, clock, ttl, format)
+          : issueConjurToken(
+              server.tessera.keyring,
+              { login: 'alice', userId: aliceId, validAfter: 0 },
+              clock,
+              ttl,
+              format,
+            );
         const unchanged = JSON.stringify(token[name]) === JSON.stringify(newValue);
         token[name] = newValue;
         const header = `Token token="${Buffer.from(JSON.stringify(token)).toString('base64')}"`;

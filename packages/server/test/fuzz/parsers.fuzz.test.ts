@@ -445,6 +445,7 @@ describe('Token, Bearer and key-pair headers (schemes/*.ts)', () => {
       new DrfTokenScheme(storeThatMustNotBeAsked(() => false)),
       new FrappeTokenScheme(storeThatMustNotBeAsked(() => false)),
       new ConjurTokenScheme(
+        {} as never,
         keyring,
         {} as never,
         () => NOW,
@@ -646,17 +647,17 @@ describe('signed tokens (signing/jwt.ts, signing/conjur-token.ts)', () => {
     );
     const limits = { ttlMs: 480_000, skewMs: 30_000 };
     await checkAsync('verifyConjurToken: unsigned objects', forged, 600, async (token) => {
-      expect((await verifyConjurToken(token, keyring, NOW, limits)).ok).toBe(false);
+      expect((await verifyConjurToken(token, keyring, NOW, limits, async () => 1)).ok).toBe(false);
     });
     const issued = fc.tuple(
       fc.string({ unit: 'binary', minLength: 1, maxLength: 40 }),
       fc.constantFrom<ConjurTokenFormat>('legacy', 'jws'),
     );
     await checkAsync('issueConjurToken → verify: round trip', issued, 150, async ([login, format]) => {
-      const token = issueConjurToken(keyring, login, NOW, limits.ttlMs, format);
+      const token = issueConjurToken(keyring, { login, userId: 1, validAfter: 0 }, NOW, limits.ttlMs, format);
       const decoded = decodeConjurHeader(Buffer.from(JSON.stringify(token)).toString('base64'));
       if (typeof decoded === 'string') throw new Error(decoded);
-      const verdict = await verifyConjurToken(decoded, keyring, NOW, limits);
+      const verdict = await verifyConjurToken(decoded, keyring, NOW, limits, async () => 1);
       expect(verdict.ok && verdict.claims.login).toBe(Buffer.from(login, 'utf8').toString('utf8'));
     });
   });

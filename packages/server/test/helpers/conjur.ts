@@ -75,9 +75,21 @@ export function conjurTimestamp(ms: number): string {
   );
 }
 
-/** The documented signed bytes of a seed-format token: `{"data":…,"timestamp":…}`, sorted keys, no spaces. */
-export function legacySignedBytes(data: string, timestamp: string): Buffer {
-  return Buffer.from(`{"data":${JSON.stringify(data)},"timestamp":${JSON.stringify(timestamp)}}`);
+/**
+ * The documented signed bytes of a seed-format token: `{"data":…,"timestamp":…,"uid":…}`, sorted
+ * keys, no spaces, where `uid` is the id of the user `data` names (not sent: the server knows it).
+ */
+export function legacySignedBytes(data: string, timestamp: string, uid: number): Buffer {
+  return Buffer.from(`{"data":${JSON.stringify(data)},"timestamp":${JSON.stringify(timestamp)},"uid":${uid}}`);
+}
+
+/** The documented `typ` of a Conjur JWS, distinct from the bearer JWT's `at+jwt`. */
+export const CONJUR_JWS_TYP = 'conjur+jws';
+
+/** The documented claims of a Conjur JWS for a user, issued at `iatMs`, living `lifeSeconds`. */
+export function conjurJwsClaims(login: string, uid: number, iatMs: number, lifeSeconds = 480): Record<string, unknown> {
+  const iat = Math.floor(iatMs / 1000);
+  return { sub: login, uid, token_kind: 'conjur', iat, iat_ms: iatMs, exp: iat + lifeSeconds };
 }
 
 /** Hex SHA-256 of a public key's SubjectPublicKeyInfo DER (DESIGN: Conjur's `key`, the JWKS `kid`). */
@@ -87,14 +99,15 @@ export function fingerprintOf(publicKey: KeyObject): string {
     .digest('hex');
 }
 
-/** A seed-format token signed with a given Ed25519 key, at any moment. */
+/** A seed-format token for user `uid` named `data`, signed with a given Ed25519 key, at any moment. */
 export function signLegacyToken(
   key: { privateKey: KeyObject; fingerprint: string },
   data: string,
   issuedAtMs: number,
+  uid: number,
 ): Record<string, string> {
   const timestamp = conjurTimestamp(issuedAtMs);
-  const signature = sign(null, legacySignedBytes(data, timestamp), key.privateKey).toString('base64url');
+  const signature = sign(null, legacySignedBytes(data, timestamp, uid), key.privateKey).toString('base64url');
   return { data, timestamp, signature, key: key.fingerprint };
 }
 

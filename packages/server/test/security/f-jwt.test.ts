@@ -102,10 +102,10 @@ describeEachDatabase('SECURITY F: JWT and JWKS', (kind) => {
   it('F1 refuses alg none, in any case and whether signed or not', async () => {
     const kid = keyring().current.fingerprint;
     const headers = [
-      { alg: 'none', typ: 'JWT' },
-      { alg: 'none', typ: 'JWT', kid },
-      { alg: 'None', typ: 'JWT', kid },
-      { alg: 'NONE', typ: 'JWT', kid },
+      { alg: 'none', typ: 'at+jwt' },
+      { alg: 'none', typ: 'at+jwt', kid },
+      { alg: 'None', typ: 'at+jwt', kid },
+      { alg: 'NONE', typ: 'at+jwt', kid },
     ];
     for (const header of headers) {
       const unsigned = await forge({ header }, null);
@@ -118,7 +118,7 @@ describeEachDatabase('SECURITY F: JWT and JWKS', (kind) => {
 
   it('F1 refuses RS256, the algorithm outside the key’s allow-list, whether signed by an RSA key or the Ed25519 key', async () => {
     const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    const header = { alg: 'RS256', typ: 'JWT', kid: keyring().current.fingerprint };
+    const header = { alg: 'RS256', typ: 'at+jwt', kid: keyring().current.fingerprint };
     await expectRefused(await forge({ header }, (input) => sign('sha256', input, rsa.privateKey)), 'RSA-signed');
     await expectRefused(await forge({ header }), 'Ed25519-signed under an RS256 header');
   });
@@ -140,8 +140,8 @@ describeEachDatabase('SECURITY F: JWT and JWKS', (kind) => {
     ];
     for (const [label, secret] of secrets) {
       for (const header of [
-        { alg: 'HS256', typ: 'JWT', kid: fingerprint },
-        { alg: 'HS256', typ: 'JWT' },
+        { alg: 'HS256', typ: 'at+jwt', kid: fingerprint },
+        { alg: 'HS256', typ: 'at+jwt' },
       ]) {
         const detail = await expectRefused(await forge({ header }, hs256(secret)), label);
         expect(detail, label).toBe('The token algorithm is not allowed.');
@@ -224,10 +224,11 @@ describeEachDatabase('SECURITY F: JWT and JWKS', (kind) => {
     const now = Math.floor(server.clock.now / 1000);
     const cases: Array<[string, Parameters<typeof forge>[0]]> = [
       ['no exp', { claims: { exp: undefined } }],
-      ['exp in the past', { claims: { iat: now - 900, exp: now - 600 } }],
+      // iat_ms moves with iat, so each refusal is down to the time named.
+      ['exp in the past', { claims: { iat: now - 900, iat_ms: (now - 900) * 1000, exp: now - 600 } }],
       ['future nbf', { claims: { nbf: now + 3600 } }],
-      ['future iat', { claims: { iat: now + 3600, exp: now + 3900 } }],
-      ['iat a minute ahead', { claims: { iat: now + 60 } }],
+      ['future iat', { claims: { iat: now + 3600, iat_ms: (now + 3600) * 1000, exp: now + 3900 } }],
+      ['iat a minute ahead', { claims: { iat: now + 60, iat_ms: (now + 60) * 1000 } }],
       ['exp as a string', { claims: { exp: String(now + 300) } }],
       ['iat as a string', { claims: { iat: String(now) } }],
       ['nbf as a string', { claims: { nbf: String(now) } }],
@@ -257,8 +258,15 @@ describeEachDatabase('SECURITY F: JWT and JWKS', (kind) => {
       ['no aud', { claims: { aud: undefined } }],
       ['wrong iss', { claims: { iss: 'https://evil.example' } }],
       ['no iss', { claims: { iss: undefined } }],
-      ['typ at+jwt', { header: { typ: 'at+jwt' } }],
+      // RFC 8725 3.11: only the bearer access-token type; the pre-upgrade `JWT` is refused too.
+      ['typ JWT', { header: { typ: 'JWT' } }],
+      ['typ conjur+jws', { header: { typ: 'conjur+jws' } }],
+      ['typ application/at+jwt+x', { header: { typ: 'application/at+jwt+x' } }],
       ['no typ', { header: { typ: undefined } }],
+      ['no token_kind', { claims: { token_kind: undefined } }],
+      ['token_kind conjur', { claims: { token_kind: 'conjur' } }],
+      ['no iat_ms', { claims: { iat_ms: undefined } }],
+      ['iat_ms in another second', { claims: { iat_ms: server.clock.now - 5_000 } }],
       ['payload a JSON array', { payload: JSON.stringify([{ sub: String(ALICE_ID) }]) }],
       ['payload a JSON string', { payload: JSON.stringify('alice') }],
       ['payload null', { payload: 'null' }],
@@ -297,7 +305,7 @@ describeEachDatabase('SECURITY F: JWT and JWKS', (kind) => {
   it('F9 signs with EdDSA by default: the header, the JWKS entry and node:crypto agree on Ed25519', async () => {
     const token = await jwtFor(alice);
     const { header } = decodeParts(token);
-    expect(header).toMatchObject({ alg: 'EdDSA', typ: 'JWT', kid: keyring().current.fingerprint });
+    expect(header).toMatchObject({ alg: 'EdDSA', typ: 'at+jwt', kid: keyring().current.fingerprint });
     const { body } = await jwks();
     const [key] = body.keys;
     expect(key).toMatchObject({ kty: 'OKP', crv: 'Ed25519', alg: 'EdDSA', kid: header.kid });
@@ -428,7 +436,7 @@ describeEachDatabase('SECURITY F: JWT and JWKS', (kind) => {
 
     // Fresh claims do not help: the retired key itself is gone.
     const now = Math.floor(server.clock.now / 1000);
-    const claims = { iat: now, exp: now + TTL_SECONDS, jti: b64url(randomBytes(16)) };
+    const claims = { iat: now, iat_ms: server.clock.now, exp: now + TTL_SECONDS, jti: b64url(randomBytes(16)) };
     const byOld = await forge({ header: { kid: oldKey.fingerprint }, claims }, ed25519(oldKey.privateKey));
     expect(await expectRefused(byOld, 'fresh claims, retired key')).toBe('The token names an unknown key.');
     const byCurrent = await forge({ claims });
