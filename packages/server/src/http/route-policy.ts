@@ -18,7 +18,7 @@ export const CALLER_KINDS = {
     label: 'session',
     name: 'Session cookie (`sessionid`, from a password login)',
     revokedBy:
-      'logout; idle and absolute expiry; a password change (the other sessions); deactivation or deletion of the user',
+      'logout; idle and absolute expiry; a password change (the other sessions); `tessera user sign-out`; deactivation or deletion of the user',
   },
   password: {
     label: 'password',
@@ -50,12 +50,13 @@ export const CALLER_KINDS = {
     label: 'JWT',
     name: 'JWT (`Bearer`, from `POST /v1/token`)',
     revokedBy:
-      'its expiry (`TESSERA_JWT_TTL`, 5 min); `POST /v1/token/revoke`; revoking the credential it was bought with; deactivation or deletion of the user',
+      'its expiry (`TESSERA_JWT_TTL`, 5 min); `POST /v1/token/revoke`; revoking the credential it was bought with; a password change; `tessera user sign-out`; deactivation or deletion of the user',
   },
   'conjur-token': {
     label: 'Conjur token',
     name: 'Conjur token (`Token token="…"`)',
-    revokedBy: 'its expiry (`TESSERA_CONJUR_TOKEN_TTL`, 8 min); deactivation or deletion of the user',
+    revokedBy:
+      'its expiry (`TESSERA_CONJUR_TOKEN_TTL`, 8 min); a password change; `tessera user sign-out`; deactivation or deletion of the user',
   },
   'conjur-api-key': {
     label: 'Conjur API key',
