@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
@@ -218,6 +218,8 @@ describe('SQLite migrations across processes', () => {
     const path = join(dir, 'tessera.db');
     // Kysely's bookkeeping tables exist but no migration has run; the test then holds the
     // write lock, so every process reads "nothing applied" and waits at its first write.
+    // Mode 0600 as Tessera makes it: it refuses a database that others may read.
+    writeFileSync(path, '', { mode: 0o600 });
     const holder = new SqliteDatabase(path);
     holder.pragma('journal_mode = WAL');
     holder.exec(`
