@@ -290,6 +290,10 @@ describeEachDatabase('tessera CLI', (kind: DatabaseKind) => {
     const first = await startServe([], { cwd, env });
     servers.push(first);
     expect(first.firstLine.level).toBe(30);
+    // "listening" comes only once the fresh database is migrated (issue 14 item 9).
+    const migrated = first.stdout().indexOf('database schema migrated');
+    expect(migrated).toBeGreaterThanOrEqual(0);
+    expect(migrated).toBeLessThan(first.stdout().indexOf('tessera listening on'));
     expect(first.port).toBeGreaterThan(0);
     const health = await fetch(`${first.url}/healthz`);
     expect(health.status).toBe(200);

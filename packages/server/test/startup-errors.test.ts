@@ -1,11 +1,13 @@
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Sqlite from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, inject, it, vi } from 'vitest';
-import { type CliResult, cliEnv, runCli, startServe } from './helpers/cli.js';
+import { CLI, type CliResult, cliEnv, runCli, startServe } from './helpers/cli.js';
 import { freshDatabase, PASSWORD } from './helpers/harness.js';
+import { within } from './helpers/poll.js';
 
 // Each test starts real `tessera serve` processes; a loaded machine makes that slow, not stuck.
 vi.setConfig({ testTimeout: 120_000 });
@@ -197,6 +199,44 @@ describe('tessera serve with a master key the database was not made with', () =>
       );
     } finally {
       await database.dispose();
+    }
+  });
+});
+
+describe.skipIf(!existsSync('/usr/bin/script'))('tessera serve logs', () => {
+  let cwd: string;
+  beforeEach(() => {
+    cwd = mkdtempSync(join(tmpdir(), 'tessera-startup-tty-'));
+  });
+  afterEach(() => rmSync(cwd, { recursive: true, force: true }));
+
+  it('prints human-readable lines, not JSON, when standard output is a terminal', async () => {
+    // script(1) gives the server a pseudo-terminal as standard output.
+    const command = [process.execPath, CLI, 'serve', '--port', '0', '--database', join(cwd, 't.db')]
+      .map((part) => `'${part}'`)
+      .join(' ');
+    const child = spawn('/usr/bin/script', ['-qefc', command, '/dev/null'], {
+      cwd,
+      env: cliEnv(),
+      stdio: ['pipe', 'pipe', 'pipe'],
+      detached: true,
+    });
+    let output = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      output += chunk;
+    });
+    try {
+      await within(30_000, async () => /tessera listening on/.test(output));
+      const lines = output.split(/\r?\n/).filter((line) => line !== '');
+      expect(lines.find((line) => line.includes('database schema migrated'))).toMatch(
+        /^\d\d:\d\d:\d\d\.\d{3} INFO {2}database schema migrated {2}migrations=\["001-initial",/,
+      );
+      expect(lines.find((line) => line.includes('listening'))).toMatch(
+        /^\d\d:\d\d:\d\d\.\d{3} INFO {2}tessera listening on http:\/\/127\.0\.0\.1:\d+ {2}database=\//,
+      );
+      expect(output).not.toContain('{"level"');
+    } finally {
+      if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
     }
   });
 });

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { AUDIT_EVENTS, type AuditEvent, type AuditRecord, isAuditEvent } from '../audit/audit-log.js';
+import { publicRecord } from '../dialects/audit.js';
 import type { Tessera } from '../tessera.js';
 import { CliError, type DatabaseOption, withTessera } from './common.js';
 
@@ -39,8 +40,9 @@ export function registerAuditCommands(program: Command): void {
       await withTessera(options, async (tessera) => {
         const userId = options.user === undefined ? undefined : await resolveUser(tessera, options.user);
         const filter = { ...(events && { events }), ...(userId !== undefined && { userId }) };
+        // --json prints what `GET /v1/audit` answers (README "Native API"): one shape for both.
         const print = (record: AuditRecord) =>
-          process.stdout.write(`${options.json ? JSON.stringify(record) : formatRecord(record)}\n`);
+          process.stdout.write(`${options.json ? JSON.stringify(publicRecord(record)) : formatRecord(record)}\n`);
 
         const newest = lines === 0 ? [] : await tessera.audit.query({ ...filter, limit: lines });
         for (const record of newest.reverse()) print(record);
@@ -49,6 +51,14 @@ export function registerAuditCommands(program: Command): void {
         // The id of the newest event seen so far: even with no match yet, start from "now".
         let lastId = newest.at(-1)?.id ?? (await tessera.audit.query({ limit: 1 }))[0]?.id ?? 0;
         const shown = new Set(newest.map((record) => record.id));
+        // What is already recorded was either printed above or left out by --lines: only what
+        // is recorded from now on is followed, so the look-back below never prints old events.
+        const before = await tessera.audit.query({
+          ...filter,
+          afterId: Math.max(0, lastId - LOOK_BACK_IDS),
+          limit: 1000,
+        });
+        for (const record of before) shown.add(record.id);
         let stopped = false;
         const stop = () => {
           stopped = true;

@@ -57,7 +57,7 @@ export interface ServeProcess {
   /** `http://127.0.0.1:PORT`, parsed from the first log line. */
   url: string;
   port: number;
-  /** The first stdout line, parsed as JSON. */
+  /** The listening line, parsed as JSON. */
   firstLine: Record<string, unknown>;
   /** When the child was spawned (`performance.now()`). */
   spawnedAt: number;
@@ -72,8 +72,8 @@ export interface ServeProcess {
 const LISTENING = /^tessera listening on (http:\/\/127\.0\.0\.1:(\d+))$/;
 
 /**
- * Spawns `tessera serve --port 0 …args` and waits for its first stdout line, which must be
- * the JSON log line `tessera listening on http://127.0.0.1:PORT`.
+ * Spawns `tessera serve --port 0 …args` and waits for the JSON log line
+ * `tessera listening on http://127.0.0.1:PORT`; every stdout line before it must be JSON too.
  */
 export function startServe(
   args: string[],
@@ -111,27 +111,31 @@ export function startServe(
       clearTimeout(timer);
       reject(new Error(`tessera serve exited (${code ?? signal}) before listening; stderr: ${stderr}`));
     });
+    let scanned = 0;
     child.stdout.on('data', (chunk: string) => {
       stdout += chunk;
-      const newline = stdout.indexOf('\n');
-      if (settled || newline < 0) return;
+      if (settled) return;
+      // Lines before it (such as "database schema migrated") are JSON too; the listening line ends the wait.
+      let match: RegExpExecArray | null = null;
+      let firstLine: Record<string, unknown> = {};
+      for (let newline = stdout.indexOf('\n', scanned); newline >= 0; newline = stdout.indexOf('\n', scanned)) {
+        const line = stdout.slice(scanned, newline);
+        scanned = newline + 1;
+        try {
+          firstLine = JSON.parse(line) as Record<string, unknown>;
+        } catch {
+          settled = true;
+          clearTimeout(timer);
+          kill();
+          reject(new Error(`a line of tessera serve is not JSON: ${line}`));
+          return;
+        }
+        match = LISTENING.exec(String(firstLine.msg));
+        if (match) break;
+      }
+      if (!match) return;
       settled = true;
       clearTimeout(timer);
-      const line = stdout.slice(0, newline);
-      let firstLine: Record<string, unknown>;
-      try {
-        firstLine = JSON.parse(line) as Record<string, unknown>;
-      } catch {
-        kill();
-        reject(new Error(`the first line of tessera serve is not JSON: ${line}`));
-        return;
-      }
-      const match = LISTENING.exec(String(firstLine.msg));
-      if (!match) {
-        kill();
-        reject(new Error(`the first line of tessera serve is not the listening line: ${line}`));
-        return;
-      }
       resolvePromise({
         child,
         url: match[1] as string,
