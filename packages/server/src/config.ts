@@ -66,7 +66,7 @@ export type ConfigOverrides = Partial<Omit<TesseraConfig, 'session' | 'throttle'
   throttle?: Partial<TesseraConfig['throttle']>;
 };
 
-const DEFAULT_DATABASE = 'tessera.db';
+export const DEFAULT_DATABASE = 'tessera.db';
 
 /**
  * The key file of a SQLite database is named after it (`data.db` → `data.db.key`), so two

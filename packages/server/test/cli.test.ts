@@ -272,7 +272,8 @@ describeEachDatabase('tessera CLI', (kind: DatabaseKind) => {
       expectOneLineRefusal(await cli(args), /unsupported database URL/);
     }
     expectOneLineRefusal(
-      await runCli(['user', 'list'], { cwd, env: { ...env, TESSERA_DATABASE_URL: 'mysql://x' } }),
+      // The real binary, for its exit status and stderr: most commands here run in-process.
+      await runCli(['user', 'list'], { cwd, env: { ...env, TESSERA_DATABASE_URL: 'mysql://x' }, process: true }),
       /unsupported database URL/,
     );
     expect(readdirSync(cwd)).toEqual([]);

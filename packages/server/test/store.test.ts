@@ -91,7 +91,9 @@ describeEachDatabase('storage', (kind: DatabaseKind) => {
     const cwd = mkdtempSync(join(tmpdir(), 'tessera-migrate-'));
     try {
       const env = cliEnv({ TESSERA_DATABASE_URL: fresh.url, TESSERA_MASTER_KEY: TEST_MASTER_KEY });
-      const results = await Promise.all(Array.from({ length: 4 }, () => runCli(['migrate'], { cwd, env })));
+      const results = await Promise.all(
+        Array.from({ length: 4 }, () => runCli(['migrate'], { cwd, env, process: true })),
+      );
       for (const result of results) {
         expect(result.stderr).toBe('');
         expect(result.code).toBe(0);
@@ -229,7 +231,7 @@ describe('SQLite migrations across processes', () => {
     `);
     holder.exec('begin immediate');
     const env = cliEnv({ TESSERA_DATABASE_URL: path, TESSERA_MASTER_KEY: TEST_MASTER_KEY });
-    const running = Array.from({ length: 4 }, () => runCli(['migrate'], { cwd: dir, env }));
+    const running = Array.from({ length: 4 }, () => runCli(['migrate'], { cwd: dir, env, process: true }));
     // Once a process has the database open it reaches the lock within milliseconds; release
     // then, well inside the processes' 5 s busy_timeout.
     if (existsSync('/proc/self/fd')) {

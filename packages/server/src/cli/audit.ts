@@ -3,6 +3,7 @@ import { AUDIT_EVENTS, type AuditEvent, type AuditRecord, isAuditEvent } from '.
 import { publicRecord } from '../dialects/audit.js';
 import type { Tessera } from '../tessera.js';
 import { CliError, type DatabaseOption, withTessera } from './common.js';
+import { io } from './io.js';
 
 /** How often `audit tail --follow` looks for new events. */
 const POLL_MS = 1_000;
@@ -42,7 +43,7 @@ export function registerAuditCommands(program: Command): void {
         const filter = { ...(events && { events }), ...(userId !== undefined && { userId }) };
         // --json prints what `GET /v1/audit` answers (README "Native API"): one shape for both.
         const print = (record: AuditRecord) =>
-          process.stdout.write(`${options.json ? JSON.stringify(publicRecord(record)) : formatRecord(record)}\n`);
+          io().stdout.write(`${options.json ? JSON.stringify(publicRecord(record)) : formatRecord(record)}\n`);
 
         const newest = lines === 0 ? [] : await tessera.audit.query({ ...filter, limit: lines });
         for (const record of newest.reverse()) print(record);
@@ -65,7 +66,7 @@ export function registerAuditCommands(program: Command): void {
         };
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
-        process.stderr.write('following the audit log; interrupt (Ctrl-C) to stop\n');
+        io().stderr.write('following the audit log; interrupt (Ctrl-C) to stop\n');
         while (!stopped) {
           const from = Math.max(0, lastId - LOOK_BACK_IDS);
           for (const record of await tessera.audit.query({ ...filter, afterId: from, limit: 1000 })) {

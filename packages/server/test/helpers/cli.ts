@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runCli as runCliInProcess } from '../../src/cli/program.js';
 
 /** The built CLI (the Vitest global setup compiles `dist/` before any test runs). */
 export const CLI = resolve(dirname(fileURLToPath(import.meta.url)), '../../dist/cli/main.js');
@@ -25,10 +26,59 @@ export function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 }
 
 /**
- * Runs `node dist/cli/main.js …args` to completion. Standard input gets `input` (or nothing)
- * and is then closed, so a command reading a password never waits for a terminal.
+ * Runs `tessera …args` to completion. Standard input gets `input` (or nothing) and is then
+ * closed, so a command reading a password never waits for a terminal.
+ *
+ * In this process (`runCli` of src/cli/program.ts: no node start-up, modules loaded once),
+ * unless the test is about the process boundary: `serve`, or `process: true` (exit status of
+ * the real binary, several processes racing on one database).
  */
 export function runCli(
+  args: string[],
+  options: { cwd: string; env: NodeJS.ProcessEnv; input?: string; timeoutMs?: number; process?: boolean },
+): Promise<CliResult> {
+  if (options.process || args[0] === 'serve') return runCliProcess(args, options);
+  return runInProcess(args, options);
+}
+
+/**
+ * One in-process command at a time: better-sqlite3 waits for a busy database synchronously,
+ * so two commands of one process contending for the write lock would stall each other's event loop.
+ */
+let inProcessQueue: Promise<unknown> = Promise.resolve();
+
+function runInProcess(
+  args: string[],
+  options: { cwd: string; env: NodeJS.ProcessEnv; input?: string; timeoutMs?: number },
+): Promise<CliResult> {
+  const run = inProcessQueue.then(async () => {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`tessera ${args.join(' ')} did not finish in time (in-process)`)),
+        options.timeoutMs ?? 60_000,
+      );
+    });
+    try {
+      const result = await Promise.race([
+        runCliInProcess(args, {
+          cwd: options.cwd,
+          env: options.env,
+          ...(options.input !== undefined && { stdin: options.input }),
+        }),
+        timeout,
+      ]);
+      return { ...result, signal: null };
+    } finally {
+      clearTimeout(timer);
+    }
+  });
+  inProcessQueue = run.catch(() => undefined);
+  return run;
+}
+
+/** Runs `node dist/cli/main.js …args` to completion in a child process. */
+export function runCliProcess(
   args: string[],
   options: { cwd: string; env: NodeJS.ProcessEnv; input?: string; timeoutMs?: number },
 ): Promise<CliResult> {
