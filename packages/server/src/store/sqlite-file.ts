@@ -33,14 +33,16 @@ export function prepareSqliteFile(file: string): void {
   if (!info.isFile()) invalid(`the SQLite database path ${file} is not a regular file`);
   checkHeader(file);
 
-  const exposed = [file, `${file}-wal`, `${file}-shm`].filter((path) => {
+  const exposed: string[] = [];
+  for (const path of [file, `${file}-wal`, `${file}-shm`]) {
     const mode = path === file ? info.mode : statOrUndefined(path, file)?.mode;
-    return mode !== undefined && (mode & 0o077) !== 0;
-  });
+    if (mode !== undefined && (mode & 0o077) !== 0) exposed.push(`${path} (mode ${(mode & 0o777).toString(8)})`);
+  }
   if (exposed.length > 0) {
+    const paths = exposed.map((entry) => entry.slice(0, entry.lastIndexOf(' (')));
     throw new TesseraError(
       'DATABASE_FILE_INSECURE',
-      `the SQLite database ${exposed.join(', ')} may be read by group or others (mode ${(info.mode & 0o777).toString(8)}); run: chmod 600 ${exposed.join(' ')}`,
+      `the SQLite database ${exposed.join(', ')} may be read by group or others; run: chmod 600 ${paths.join(' ')}`,
     );
   }
   try {
