@@ -23,7 +23,12 @@ describe('resolveConfig defaults', () => {
     expect(config.host).toBe('127.0.0.1');
     expect(config.port).toBe(8000);
     expect(config.databaseUrl).toBe('tessera.db');
-    expect(config.masterKey).toEqual({ kind: 'file', path: join(process.cwd(), 'tessera.key'), create: true });
+    expect(config.masterKey).toEqual({
+      kind: 'file',
+      path: join(process.cwd(), 'tessera.db.key'),
+      create: true,
+      legacyPath: join(process.cwd(), 'tessera.key'),
+    });
     expect(config.previousMasterKeys).toEqual([]);
   });
 
@@ -110,20 +115,22 @@ describe('resolveConfig from the environment', () => {
     });
   });
 
-  it('puts the default key file beside a SQLite database wherever it lives', () => {
+  it('names the default key file after the SQLite database, reading tessera.key beside it too', () => {
     expect(resolveConfig({ TESSERA_DATABASE_URL: 'data/app.db' }).masterKey).toEqual({
       kind: 'file',
-      path: resolve('data', 'tessera.key'),
+      path: resolve('data', 'app.db.key'),
       create: true,
+      legacyPath: resolve('data', 'tessera.key'),
     });
     expect(resolveConfig({ TESSERA_DATABASE_URL: 'sqlite:/srv/t/app.db' }).masterKey).toMatchObject({
-      path: '/srv/t/tessera.key',
+      path: '/srv/t/app.db.key',
+      legacyPath: '/srv/t/tessera.key',
     });
     expect(resolveConfig({ TESSERA_DATABASE_URL: 'file:///srv/u/app.db' }).masterKey).toMatchObject({
-      path: '/srv/u/tessera.key',
+      path: '/srv/u/app.db.key',
     });
     expect(resolveConfig({ TESSERA_DATABASE_URL: 'sqlite:///srv/v/app.db' }).masterKey).toMatchObject({
-      path: '/srv/v/tessera.key',
+      path: '/srv/v/app.db.key',
     });
   });
 

@@ -73,7 +73,19 @@ export type ConfigOverrides = Partial<Omit<TesseraConfig, 'session' | 'throttle'
   throttle?: Partial<TesseraConfig['throttle']>;
 };
 
-const DEFAULT_DATABASE = 'tessera.db';
+export const DEFAULT_DATABASE = 'tessera.db';
+
+/**
+ * The key file of a SQLite database is named after it (`data.db` → `data.db.key`), so two
+ * databases in one folder never share a key; `tessera.key` beside it, the name used before,
+ * is still read when it exists.
+ */
+function sqliteKeyFile(databaseUrl: string): MasterKeySource {
+  const path = sqlitePath(databaseUrl);
+  if (path === ':memory:') return { kind: 'file', path: resolve('tessera.key'), create: true };
+  const file = resolve(path);
+  return { kind: 'file', path: `${file}.key`, create: true, legacyPath: join(dirname(file), 'tessera.key') };
+}
 
 /**
  * Builds the configuration from environment variables, then explicit overrides (CLI flags,
@@ -99,7 +111,7 @@ export function resolveConfig(env: NodeJS.ProcessEnv = process.env, overrides: C
         ? { kind: 'file', path: resolve(env.TESSERA_MASTER_KEY_FILE), create: !isPostgres }
         : isPostgres
           ? { kind: 'file', path: '', create: false }
-          : { kind: 'file', path: join(dirname(resolve(sqlitePath(databaseUrl))), 'tessera.key'), create: true });
+          : sqliteKeyFile(databaseUrl));
 
   return {
     host: overrides.host ?? env.TESSERA_HOST ?? '127.0.0.1',

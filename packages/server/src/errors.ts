@@ -10,6 +10,10 @@ export const ERROR_CODES = {
   MASTER_KEY_REQUIRED: 'PostgreSQL deployments must name a shared master key.',
   SEALED_VALUE_INVALID: 'A sealed value is malformed, was sealed under an unknown key, or was tampered with.',
   DATABASE_URL_INVALID: 'The database URL is neither a SQLite path nor a postgres:// URL.',
+  DATABASE_FILE_INVALID:
+    'The SQLite path is in a directory that does not exist, is not a file, cannot be read or written, or is not a SQLite database.',
+  DATABASE_FILE_INSECURE: 'The SQLite database file (or its -wal/-shm file) is readable by group or others.',
+  MASTER_KEY_MISMATCH: 'The master key is not the one this database was made with.',
   USERNAME_INVALID: 'The username is empty, too long, or holds characters that are not allowed.',
   USERNAME_TAKEN: 'Another user already has this username.',
   EMAIL_INVALID: 'The email address is malformed.',

@@ -6,9 +6,17 @@ import type { TesseraConfig } from './config.js';
 import { CredentialStore } from './credentials/credential-store.js';
 import { CredentialIssuer } from './credentials/issuer.js';
 import { RevocationEvents } from './credentials/revocation-events.js';
-import { decodeMasterKey, loadMasterKey } from './crypto/master-key.js';
+import { bindMasterKey, databaseKeyOwner } from './crypto/key-binding.js';
+import {
+  createMasterKeyFile,
+  decodeMasterKey,
+  findMasterKey,
+  loadMasterKey,
+  type MasterKeySource,
+} from './crypto/master-key.js';
 import { type Argon2Params, PasswordHasher } from './crypto/passwords.js';
 import { deriveKey, Sealer } from './crypto/seal.js';
+import { TesseraError } from './errors.js';
 import { BasicScheme } from './schemes/basic.js';
 import { BearerJwtScheme } from './schemes/bearer-jwt.js';
 import { ConjurTokenScheme } from './schemes/conjur-token.js';
@@ -61,16 +69,24 @@ export interface OpenOptions {
  * Opens the database (migrating it), loads the master key and wires the services.
  *
  * @throws TesseraError `MASTER_KEY_INVALID`, `MASTER_KEY_FILE_INSECURE`, `MASTER_KEY_REQUIRED`,
- *   `DATABASE_URL_INVALID`, or the database driver's own connection error.
+ *   `MASTER_KEY_MISMATCH`, `DATABASE_URL_INVALID`, `DATABASE_FILE_INVALID`,
+ *   `DATABASE_FILE_INSECURE`, or the PostgreSQL driver's own connection error.
  */
 export async function openTessera(config: TesseraConfig, options: OpenOptions = {}): Promise<Tessera> {
-  // The key first: refusing to start over a bad key must not leave a half-made database.
-  const masterKey = await loadMasterKey(config.masterKey);
+  // An existing key first: refusing to start over a bad key must not leave a half-made database.
+  let masterKey = await findMasterKey(config.masterKey);
   const previous = config.previousMasterKeys.map((k, i) => decodeMasterKey(k, `TESSERA_PREVIOUS_MASTER_KEYS[${i}]`));
   const database = await openDatabase(config.databaseUrl);
   let migrationsApplied: string[] = [];
   try {
     if (options.migrate !== false) migrationsApplied = await migrate(database);
+    // A verifier opening the server's database (migrate: false) binds only once the server
+    // has made the `meta` table; a database that old is checked by the server on its start.
+    const bind =
+      options.migrate !== false || (await database.db.introspection.getTables()).some((table) => table.name === 'meta');
+    if (!masterKey)
+      masterKey = bind ? await createKeyBeside(database, config.masterKey) : await loadMasterKey(config.masterKey);
+    if (bind) await bindMasterKey(database, masterKey, previous);
   } catch (error) {
     await database.close();
     throw error;
@@ -161,4 +177,21 @@ export async function openTessera(config: TesseraConfig, options: OpenOptions = 
       await database.close();
     },
   };
+}
+
+/**
+ * Makes the key file on a first start, but never beside a database that already has data:
+ * a lost key file replaced by a new key would leave every sealed value unreadable (issue 14).
+ */
+async function createKeyBeside(database: Database, source: MasterKeySource): Promise<Buffer> {
+  if (source.kind !== 'file') throw new TypeError('only a key file can be missing');
+  const owner = await databaseKeyOwner(database);
+  if (owner !== undefined) {
+    throw new TesseraError(
+      'MASTER_KEY_MISMATCH',
+      `master key file ${source.path} does not exist, but the database ${database.location} already holds data ` +
+        `(made under key id ${owner}): restore the key file it was made with; a new key cannot open it`,
+    );
+  }
+  return createMasterKeyFile(source.path);
 }

@@ -176,6 +176,41 @@ describeEachDatabase('audit log: GET /v1/audit and tessera audit tail', (kind) =
     }
   });
 
+  it('tessera audit tail -n 2 --follow prints the two newest, then only new events, in the API shape', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'tessera-audit-'));
+    const env = cliEnv({ TESSERA_DATABASE_URL: server.databaseUrl, TESSERA_MASTER_KEY: TEST_MASTER_KEY });
+    try {
+      for (let i = 0; i < 5; i++) {
+        await api(server, 'POST', '/authentication/login/', { body: { username: 'alice', password: `wrong ${i}` } });
+      }
+      const older = (await page('?limit=2')).entries.reverse();
+      const follow = startCli(['audit', 'tail', '-n', '2', '--follow', '--json'], { cwd, env });
+      try {
+        await follow.waitForStart();
+        const alice = await login(server, 'alice', PASSWORD);
+        await api(server, 'POST', '/authentication/logout/', { session: alice });
+        await follow.waitForOutput(/"logout"/, 10_000);
+        follow.child.kill('SIGINT');
+        expect((await follow.exited(10_000)).code).toBe(0);
+      } finally {
+        follow.kill();
+      }
+      const printed = follow
+        .stdout()
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as Entry);
+      // The two asked for, then the login and logout made while following: no older event.
+      const lastOlder = older.at(-1)?.id ?? 0;
+      const newer = (await page()).entries.filter((entry) => entry.id > lastOlder).reverse();
+      expect(newer.map((entry) => entry.event)).toEqual(['login.succeeded', 'logout']);
+      expect(printed).toEqual([...older, ...newer]);
+      expect(printed[0]?.at).toMatch(ISO);
+    } finally {
+      rmSync(cwd, { recursive: true, force: true });
+    }
+  });
+
   it('tessera audit tail prints the newest events, filtered, and follows new ones', async () => {
     const cwd = mkdtempSync(join(tmpdir(), 'tessera-audit-'));
     const env = cliEnv({ TESSERA_DATABASE_URL: server.databaseUrl, TESSERA_MASTER_KEY: TEST_MASTER_KEY });

@@ -59,7 +59,7 @@ describeEachDatabase('tessera CLI', (kind: DatabaseKind) => {
   beforeEach(async () => {
     database = await freshDatabase(kind);
     cwd = tempDir();
-    // SQLite: no key in the environment, so the CLI makes `tessera.key` beside the database.
+    // SQLite: no key in the environment, so the CLI makes `tessera.db.key` beside the database.
     env = cliEnv(
       kind === 'sqlite'
         ? { TESSERA_DATABASE_URL: database.url }
@@ -272,7 +272,8 @@ describeEachDatabase('tessera CLI', (kind: DatabaseKind) => {
       expectOneLineRefusal(await cli(args), /unsupported database URL/);
     }
     expectOneLineRefusal(
-      await runCli(['user', 'list'], { cwd, env: { ...env, TESSERA_DATABASE_URL: 'mysql://x' } }),
+      // The real binary, for its exit status and stderr: most commands here run in-process.
+      await runCli(['user', 'list'], { cwd, env: { ...env, TESSERA_DATABASE_URL: 'mysql://x' }, process: true }),
       /unsupported database URL/,
     );
     expect(readdirSync(cwd)).toEqual([]);
@@ -290,6 +291,10 @@ describeEachDatabase('tessera CLI', (kind: DatabaseKind) => {
     const first = await startServe([], { cwd, env });
     servers.push(first);
     expect(first.firstLine.level).toBe(30);
+    // "listening" comes only once the fresh database is migrated (issue 14 item 9).
+    const migrated = first.stdout().indexOf('database schema migrated');
+    expect(migrated).toBeGreaterThanOrEqual(0);
+    expect(migrated).toBeLessThan(first.stdout().indexOf('tessera listening on'));
     expect(first.port).toBeGreaterThan(0);
     const health = await fetch(`${first.url}/healthz`);
     expect(health.status).toBe(200);
@@ -318,7 +323,7 @@ describe('tessera CLI master key on SQLite', () => {
   });
   afterEach(() => rmSync(cwd, { recursive: true, force: true }));
 
-  it('creates tessera.key beside the database on first start, mode 0600, and reuses it', async () => {
+  it('creates app.db.key beside the database on first start, mode 0600, and reuses it', async () => {
     mkdirSync(join(cwd, 'data'));
     const env = cliEnv();
     const created = await runCli(['user', 'create', 'alice', '--password-stdin', '--database', 'data/app.db'], {
@@ -328,8 +333,9 @@ describe('tessera CLI master key on SQLite', () => {
     });
     expect(created.stderr).toBe('');
     expect(created.code).toBe(0);
-    const keyPath = join(cwd, 'data', 'tessera.key');
+    const keyPath = join(cwd, 'data', 'app.db.key');
     expect(statSync(keyPath).mode & 0o777).toBe(0o600);
+    expect(existsSync(join(cwd, 'data', 'tessera.key'))).toBe(false);
     const key = readFileSync(keyPath, 'utf8');
     expect(key).toMatch(/^[A-Za-z0-9+/]{43}=\n$/);
     expect(Buffer.from(key, 'base64')).toHaveLength(32);
@@ -340,16 +346,17 @@ describe('tessera CLI master key on SQLite', () => {
     expect(readFileSync(keyPath, 'utf8')).toBe(key);
   });
 
-  it('uses ./tessera.db and ./tessera.key by default', async () => {
+  it('uses ./tessera.db and ./tessera.db.key by default', async () => {
     const result = await runCli(['migrate'], { cwd, env: cliEnv() });
     expect(result.code).toBe(0);
     expect(result.stdout).toContain(join(cwd, 'tessera.db'));
     const listed = await runCli(['user', 'list'], { cwd, env: cliEnv() });
     expect(listed.code).toBe(0);
-    expect(statSync(join(cwd, 'tessera.key')).mode & 0o777).toBe(0o600);
+    expect(statSync(join(cwd, 'tessera.db.key')).mode & 0o777).toBe(0o600);
   });
 
   it('refuses a key file that others may read, with one line that says how to chmod it', async () => {
+    // The name older installs have: still read when no tessera.db.key exists.
     const keyPath = join(cwd, 'tessera.key');
     writeFileSync(keyPath, `${randomBytes(32).toString('base64')}\n`);
     for (const mode of [0o644, 0o640, 0o604]) {
@@ -380,6 +387,7 @@ describe('tessera CLI master key on SQLite', () => {
     const good = await runCli(['user', 'list'], { cwd, env: cliEnv({ TESSERA_MASTER_KEY: TEST_MASTER_KEY }) });
     expect(good.code).toBe(0);
     expect(existsSync(join(cwd, 'tessera.key'))).toBe(false);
+    expect(existsSync(join(cwd, 'tessera.db.key'))).toBe(false);
   });
 });
 

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
@@ -91,7 +91,9 @@ describeEachDatabase('storage', (kind: DatabaseKind) => {
     const cwd = mkdtempSync(join(tmpdir(), 'tessera-migrate-'));
     try {
       const env = cliEnv({ TESSERA_DATABASE_URL: fresh.url, TESSERA_MASTER_KEY: TEST_MASTER_KEY });
-      const results = await Promise.all(Array.from({ length: 4 }, () => runCli(['migrate'], { cwd, env })));
+      const results = await Promise.all(
+        Array.from({ length: 4 }, () => runCli(['migrate'], { cwd, env, process: true })),
+      );
       for (const result of results) {
         expect(result.stderr).toBe('');
         expect(result.code).toBe(0);
@@ -218,6 +220,8 @@ describe('SQLite migrations across processes', () => {
     const path = join(dir, 'tessera.db');
     // Kysely's bookkeeping tables exist but no migration has run; the test then holds the
     // write lock, so every process reads "nothing applied" and waits at its first write.
+    // Mode 0600 as Tessera makes it: it refuses a database that others may read.
+    writeFileSync(path, '', { mode: 0o600 });
     const holder = new SqliteDatabase(path);
     holder.pragma('journal_mode = WAL');
     holder.exec(`
@@ -227,7 +231,7 @@ describe('SQLite migrations across processes', () => {
     `);
     holder.exec('begin immediate');
     const env = cliEnv({ TESSERA_DATABASE_URL: path, TESSERA_MASTER_KEY: TEST_MASTER_KEY });
-    const running = Array.from({ length: 4 }, () => runCli(['migrate'], { cwd: dir, env }));
+    const running = Array.from({ length: 4 }, () => runCli(['migrate'], { cwd: dir, env, process: true }));
     // Once a process has the database open it reaches the lock within milliseconds; release
     // then, well inside the processes' 5 s busy_timeout.
     if (existsSync('/proc/self/fd')) {

@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
 import { AUDIT_EVENTS, type AuditEvent, type AuditRecord, isAuditEvent } from '../audit/audit-log.js';
+import { publicRecord } from '../dialects/audit.js';
 import type { Tessera } from '../tessera.js';
 import { CliError, type DatabaseOption, withTessera } from './common.js';
+import { io } from './io.js';
 
 /** How often `audit tail --follow` looks for new events. */
 const POLL_MS = 1_000;
@@ -39,8 +41,9 @@ export function registerAuditCommands(program: Command): void {
       await withTessera(options, async (tessera) => {
         const userId = options.user === undefined ? undefined : await resolveUser(tessera, options.user);
         const filter = { ...(events && { events }), ...(userId !== undefined && { userId }) };
+        // --json prints what `GET /v1/audit` answers (README "Native API"): one shape for both.
         const print = (record: AuditRecord) =>
-          process.stdout.write(`${options.json ? JSON.stringify(record) : formatRecord(record)}\n`);
+          io().stdout.write(`${options.json ? JSON.stringify(publicRecord(record)) : formatRecord(record)}\n`);
 
         const newest = lines === 0 ? [] : await tessera.audit.query({ ...filter, limit: lines });
         for (const record of newest.reverse()) print(record);
@@ -49,13 +52,21 @@ export function registerAuditCommands(program: Command): void {
         // The id of the newest event seen so far: even with no match yet, start from "now".
         let lastId = newest.at(-1)?.id ?? (await tessera.audit.query({ limit: 1 }))[0]?.id ?? 0;
         const shown = new Set(newest.map((record) => record.id));
+        // What is already recorded was either printed above or left out by --lines: only what
+        // is recorded from now on is followed, so the look-back below never prints old events.
+        const before = await tessera.audit.query({
+          ...filter,
+          afterId: Math.max(0, lastId - LOOK_BACK_IDS),
+          limit: 1000,
+        });
+        for (const record of before) shown.add(record.id);
         let stopped = false;
         const stop = () => {
           stopped = true;
         };
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
-        process.stderr.write('following the audit log; interrupt (Ctrl-C) to stop\n');
+        io().stderr.write('following the audit log; interrupt (Ctrl-C) to stop\n');
         while (!stopped) {
           const from = Math.max(0, lastId - LOOK_BACK_IDS);
           for (const record of await tessera.audit.query({ ...filter, afterId: from, limit: 1000 })) {

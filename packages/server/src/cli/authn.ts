@@ -9,6 +9,7 @@ import {
 } from '@tessera/client';
 import type { Command } from 'commander';
 import { CliError, readPasswordFromStdin } from './common.js';
+import { io } from './io.js';
 
 interface ServerOptions {
   url: string;
@@ -26,8 +27,8 @@ export function registerAuthnCommands(program: Command): void {
   const authn = program.command('authn').description('Conjur-style authentication against a Tessera server');
   const common = (command: Command) =>
     command
-      .option('--url <url>', 'server URL (env TESSERA_URL)', process.env.TESSERA_URL ?? 'http://127.0.0.1:8000')
-      .option('--login <login>', 'login name (env TESSERA_LOGIN)', process.env.TESSERA_LOGIN);
+      .option('--url <url>', 'server URL (env TESSERA_URL)', io().env.TESSERA_URL ?? 'http://127.0.0.1:8000')
+      .option('--login <login>', 'login name (env TESSERA_LOGIN)', io().env.TESSERA_LOGIN);
 
   common(authn.command('login'))
     .description('exchange the password (read from standard input) for the API key, printed on standard output')
@@ -41,7 +42,7 @@ export function registerAuthnCommands(program: Command): void {
         auth: new BasicAuthentication({ username: login, password }),
       });
       const apiKey = await explain(url, client.get<string>('/api/authn/users/login', { responseType: 'text' }));
-      process.stdout.write(`${apiKey}\n`);
+      io().stdout.write(`${apiKey}\n`);
     });
 
   common(authn.command('authenticate'))
@@ -50,7 +51,7 @@ export function registerAuthnCommands(program: Command): void {
     .action(async (options: ServerOptions & { header?: boolean }) => {
       const { auth, url } = await conjur(options);
       const token = await explain(url, auth.token());
-      process.stdout.write(options.header ? `Authorization: ${token.header}\n` : `${token.raw}\n`);
+      io().stdout.write(options.header ? `Authorization: ${token.header}\n` : `${token.raw}\n`);
     });
 
   common(authn.command('whoami'))
@@ -61,7 +62,7 @@ export function registerAuthnCommands(program: Command): void {
       const { auth, url } = await conjur(options);
       const client = new Client({ baseUrl: url, timeoutMs: TIMEOUT_MS, auth });
       const body = await explain(url, client.get<string>('/api/authn/whoami', { responseType: 'text' }));
-      process.stdout.write(`${body}\n`);
+      io().stdout.write(`${body}\n`);
     });
 }
 
@@ -69,7 +70,7 @@ export function registerAuthnCommands(program: Command): void {
 async function conjur(options: ServerOptions): Promise<{ auth: ConjurAuthentication; url: URL }> {
   const login = requireLogin(options);
   const url = serverUrl(options);
-  const apiKey = (process.env.TESSERA_API_KEY ?? (await readPasswordFromStdin())).trim();
+  const apiKey = (io().env.TESSERA_API_KEY ?? (await readPasswordFromStdin())).trim();
   return { auth: new ConjurAuthentication({ url, login, apiKey, timeoutMs: TIMEOUT_MS }), url };
 }
 

@@ -1,6 +1,8 @@
-import { type ConfigOverrides, resolveConfig } from '../config.js';
+import { isAbsolute, resolve } from 'node:path';
+import { type ConfigOverrides, DEFAULT_DATABASE, resolveConfig, sqlitePath, type TesseraConfig } from '../config.js';
 import { isTesseraError } from '../errors.js';
 import { openTessera, type Tessera } from '../tessera.js';
+import { io } from './io.js';
 
 export interface DatabaseOption {
   database?: string;
@@ -8,13 +10,29 @@ export interface DatabaseOption {
 
 /** Opens the core for a one-shot CLI command, runs `work`, and always closes it. */
 export async function withTessera<T>(options: DatabaseOption, work: (tessera: Tessera) => Promise<T>): Promise<T> {
-  const overrides: ConfigOverrides = options.database ? { databaseUrl: options.database } : {};
-  const tessera = await openTessera(resolveConfig(process.env, overrides));
+  const tessera = await openTessera(cliConfig(options));
   try {
     return await work(tessera);
   } finally {
     await tessera.close();
   }
+}
+
+/**
+ * The configuration from the command's environment and `--database`, with relative paths
+ * taken from the command's directory (which, run in-process by `runCli`, is not the process's).
+ */
+export function cliConfig(options: DatabaseOption, overrides: ConfigOverrides = {}): TesseraConfig {
+  const { env, cwd } = io();
+  const url = options.database || (env.TESSERA_DATABASE_URL ?? DEFAULT_DATABASE);
+  const path = sqlitePath(url);
+  const databaseUrl =
+    /^[a-z][a-z0-9+.-]*:\/\//i.test(path) || path === ':memory:' || isAbsolute(path) ? url : resolve(cwd, path);
+  const keyFile = env.TESSERA_MASTER_KEY_FILE;
+  return resolveConfig(
+    keyFile && !isAbsolute(keyFile) ? { ...env, TESSERA_MASTER_KEY_FILE: resolve(cwd, keyFile) } : env,
+    { ...overrides, databaseUrl },
+  );
 }
 
 /** A failure the user can act on: printed as one line, exit status 1. */
@@ -24,22 +42,18 @@ export class CliError extends Error {
 
 /** Prints `tessera: <reason>` and exits non-zero; stack traces only for the unexpected. */
 export function fail(error: unknown): never {
-  if (error instanceof CliError || isTesseraError(error)) {
-    process.stderr.write(`tessera: ${error.message}\n`);
-  } else if (
-    error instanceof Error &&
-    'code' in error &&
-    typeof error.code === 'string' &&
-    /^E[A-Z]+$/.test(error.code)
-  ) {
-    // System errors (ECONNREFUSED, EACCES, …) say enough in one line.
-    process.stderr.write(`tessera: ${error.message}\n`);
-  } else {
-    process.stderr.write(
-      `tessera: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-    );
-  }
+  io().stderr.write(failureMessage(error));
   process.exit(1);
+}
+
+/** What `fail` prints: `tessera: <reason>` on one line, or the stack of an unexpected error. */
+export function failureMessage(error: unknown): string {
+  if (error instanceof CliError || isTesseraError(error)) return `tessera: ${error.message}\n`;
+  if (error instanceof Error && 'code' in error && typeof error.code === 'string' && /^E[A-Z]+$/.test(error.code)) {
+    // System errors (ECONNREFUSED, EACCES, …) say enough in one line.
+    return `tessera: ${error.message}\n`;
+  }
+  return `tessera: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`;
 }
 
 /**
@@ -49,7 +63,7 @@ export function fail(error: unknown): never {
  */
 export async function readPasswordFromStdin(): Promise<string> {
   const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) {
+  for await (const chunk of io().stdin) {
     chunks.push(chunk as Buffer);
     if (Buffer.concat(chunks).length > 64 * 1024) throw new CliError('the password on standard input is too long');
   }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { TesseraError } from '../errors.js';
 import { type DatabaseOption, withTessera } from './common.js';
+import { io } from './io.js';
 
 const CLI_ACTOR = { actorId: null, clientAddress: 'cli' };
 
@@ -17,7 +18,7 @@ export function registerKeysCommands(program: Command): void {
         const user = await tessera.users.findByUsername(username);
         if (!user) throw new TesseraError('USER_NOT_FOUND', `no user named ${username}`);
         const { apiKey, apiSecret } = await tessera.issuer.generateApiKeys(user.id, CLI_ACTOR);
-        process.stdout.write(
+        io().stdout.write(
           options.json
             ? `${JSON.stringify({ api_key: apiKey, api_secret: apiSecret })}\n`
             : `api_key:    ${apiKey}\napi_secret: ${apiSecret}\n(the secret is shown only now)\n`,
@@ -32,7 +33,7 @@ export function registerKeysCommands(program: Command): void {
     .action(async (options: DatabaseOption) => {
       await withTessera(options, async (tessera) => {
         const key = await tessera.keyring.rotate();
-        process.stdout.write(`new signing key ${key.fingerprint}\n`);
+        io().stdout.write(`new signing key ${key.fingerprint}\n`);
       });
     });
 
@@ -51,11 +52,11 @@ export function registerKeysCommands(program: Command): void {
           retire_after: iso(k.retireAfter),
         }));
         if (options.json) {
-          process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+          io().stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
           return;
         }
         for (const r of rows) {
-          process.stdout.write(
+          io().stdout.write(
             `${r.fingerprint}  ${r.status.padEnd(11)}  created ${r.created_at}${r.retire_after ? `  retires ${r.retire_after}` : ''}\n`,
           );
         }

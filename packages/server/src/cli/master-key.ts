@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
+import { io } from './io.js';
 
 /** The size `TESSERA_MASTER_KEY` must decode to (see crypto/master-key.ts: 32 bytes, base64). */
 const MASTER_KEY_BYTES = 32;
@@ -15,6 +16,6 @@ export function registerMasterKeyCommands(program: Command): void {
     .command('generate')
     .description('print a new random master key (32 bytes, base64) for TESSERA_MASTER_KEY or a key file')
     .action(() => {
-      process.stdout.write(`${randomBytes(MASTER_KEY_BYTES).toString('base64')}\n`);
+      io().stdout.write(`${randomBytes(MASTER_KEY_BYTES).toString('base64')}\n`);
     });
 }

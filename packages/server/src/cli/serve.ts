@@ -27,6 +27,9 @@ export function registerServeCommand(program: Command): void {
       });
       const tessera = await openTessera(config);
       const http = createHttpServer(tessera);
+      // Said before "listening": whoever waits for that line gets a migrated database.
+      if (tessera.migrationsApplied.length > 0)
+        http.logger.info({ migrations: tessera.migrationsApplied }, 'database schema migrated');
       const address = await http.listen();
       // Handlers first: from here on the server answers requests, so a SIGTERM must drain it
       // gracefully rather than kill it (SECURITY I4), even while the checks below still run.
@@ -55,8 +58,6 @@ export function registerServeCommand(program: Command): void {
       } else {
         http.logger.info(`background threads keep their priority: ${priority.skipped}`);
       }
-      if (tessera.migrationsApplied.length > 0)
-        http.logger.info({ migrations: tessera.migrationsApplied }, 'database schema migrated');
       try {
         if ((await tessera.users.list({ limit: 1 })).length === 0) {
           http.logger.warn(

@@ -3,6 +3,7 @@ import { parseDuration } from '../config.js';
 import { publicCredential } from '../credentials/public-credential.js';
 import { TesseraError } from '../errors.js';
 import { CliError, type DatabaseOption, withTessera } from './common.js';
+import { io } from './io.js';
 
 const CLI_ACTOR = { actorId: null, clientAddress: 'cli' };
 
@@ -48,12 +49,12 @@ export function registerTokenCommands(program: Command): void {
             CLI_ACTOR,
           );
           if (options.json) {
-            process.stdout.write(
+            io().stdout.write(
               `${JSON.stringify({ id: info.id, name: info.name, token: secret, expires_at: expiresAt === null ? null : new Date(expiresAt).toISOString(), scopes })}\n`,
             );
           } else {
-            process.stdout.write(`${secret}\n`);
-            process.stderr.write(
+            io().stdout.write(`${secret}\n`);
+            io().stderr.write(
               `token ${info.id} for ${user.username}${expiresAt ? `, expires ${new Date(expiresAt).toISOString()}` : ''}; shown only now\n`,
             );
           }
@@ -73,7 +74,7 @@ export function registerTokenCommands(program: Command): void {
         const infos = await tessera.credentials.listForUser(user.id);
         const iso = (ms: number | null) => (ms === null ? '' : new Date(ms).toISOString());
         if (options.json) {
-          process.stdout.write(`${JSON.stringify(infos.map(publicCredential), null, 2)}\n`);
+          io().stdout.write(`${JSON.stringify(infos.map(publicCredential), null, 2)}\n`);
           return;
         }
         const rows = infos.map((c) => [
@@ -88,7 +89,7 @@ export function registerTokenCommands(program: Command): void {
         const header = ['ID', 'KIND', 'NAME', 'PREFIX', 'CREATED', 'LAST USED', 'EXPIRES'];
         const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
         for (const cells of [header, ...rows]) {
-          process.stdout.write(
+          io().stdout.write(
             `${cells
               .map((c, i) => c.padEnd(widths[i] ?? 0))
               .join('  ')
@@ -109,7 +110,7 @@ export function registerTokenCommands(program: Command): void {
         const info = await tessera.credentials.findInfo(id);
         if (!info) throw new CliError(`no credential with id ${id}`);
         await tessera.issuer.revoke(info, CLI_ACTOR);
-        process.stdout.write(`revoked credential ${id} (${info.kind})\n`);
+        io().stdout.write(`revoked credential ${id} (${info.kind})\n`);
       });
     });
 }

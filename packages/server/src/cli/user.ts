@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { TesseraError } from '../errors.js';
 import { ADMIN_ROLE, publicUser } from '../users/user.js';
 import { CliError, type DatabaseOption, readPasswordFromStdin, withTessera } from './common.js';
+import { io } from './io.js';
 
 const CLI_ACTOR = { actorId: null, clientAddress: 'cli' };
 
@@ -37,9 +38,7 @@ export function registerUserCommands(program: Command): void {
             },
             CLI_ACTOR,
           );
-          process.stdout.write(
-            `created user ${created.username} (id ${created.id}${options.admin ? ', admin' : ''})\n`,
-          );
+          io().stdout.write(`created user ${created.username} (id ${created.id}${options.admin ? ', admin' : ''})\n`);
         });
       },
     );
@@ -58,7 +57,7 @@ export function registerUserCommands(program: Command): void {
           if (page.length < 1000) break;
         }
         if (options.json) {
-          process.stdout.write(`${JSON.stringify(users.map(publicUser), null, 2)}\n`);
+          io().stdout.write(`${JSON.stringify(users.map(publicUser), null, 2)}\n`);
           return;
         }
         const rows = users.map((u) => [
@@ -68,7 +67,7 @@ export function registerUserCommands(program: Command): void {
           u.isActive ? 'yes' : 'no',
           u.roles.join(','),
         ]);
-        process.stdout.write(table(['ID', 'USERNAME', 'EMAIL', 'ACTIVE', 'ROLES'], rows));
+        io().stdout.write(table(['ID', 'USERNAME', 'EMAIL', 'ACTIVE', 'ROLES'], rows));
       });
     });
 
@@ -84,7 +83,7 @@ export function registerUserCommands(program: Command): void {
         const found = await tessera.users.findByUsername(username);
         if (!found) throw new TesseraError('USER_NOT_FOUND', `no user named ${username}`);
         await tessera.users.update(found.id, { password }, CLI_ACTOR);
-        process.stdout.write(`password of ${found.username} changed; their sessions were ended\n`);
+        io().stdout.write(`password of ${found.username} changed; their sessions were ended\n`);
       });
     });
 
@@ -97,7 +96,7 @@ export function registerUserCommands(program: Command): void {
         const found = await tessera.users.findByUsername(username);
         if (!found) throw new TesseraError('USER_NOT_FOUND', `no user named ${username}`);
         const ended = await tessera.users.signOutEverywhere(found.id, CLI_ACTOR);
-        process.stdout.write(
+        io().stdout.write(
           `signed ${found.username} out everywhere: ${ended} session(s) ended; signed tokens issued before now are refused\n`,
         );
       });
@@ -112,7 +111,7 @@ export function registerUserCommands(program: Command): void {
         const found = await tessera.users.findByUsername(username);
         if (!found) throw new TesseraError('USER_NOT_FOUND', `no user named ${username}`);
         await tessera.users.delete(found.id, CLI_ACTOR);
-        process.stdout.write(`deleted user ${found.username}\n`);
+        io().stdout.write(`deleted user ${found.username}\n`);
       });
     });
 }

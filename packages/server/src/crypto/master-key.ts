@@ -5,7 +5,15 @@ import { dirname } from 'node:path';
 import { TesseraError } from '../errors.js';
 
 /** Where the server's master key comes from. */
-export type MasterKeySource = { kind: 'env'; value: string } | { kind: 'file'; path: string; create: boolean };
+export type MasterKeySource =
+  | { kind: 'env'; value: string }
+  | {
+      kind: 'file';
+      path: string;
+      create: boolean;
+      /** An older default name (`tessera.key` beside the database), read when `path` is missing. */
+      legacyPath?: string;
+    };
 
 const KEY_BYTES = 32;
 
@@ -30,6 +38,20 @@ export function decodeMasterKey(text: string, origin: string): Buffer {
  * every recoverable secret in the database.
  */
 export async function loadMasterKey(source: MasterKeySource): Promise<Buffer> {
+  const found = await findMasterKey(source);
+  if (found) return found;
+  if (source.kind !== 'file') throw new TypeError('only a key file can be missing');
+  return createMasterKeyFile(source.path);
+}
+
+/**
+ * Loads the master key if it exists; `undefined` when it is a key file that does not exist
+ * yet and may be created (the caller decides whether creating one is safe, then calls
+ * {@link createMasterKeyFile}).
+ *
+ * @throws TesseraError `MASTER_KEY_INVALID`, `MASTER_KEY_FILE_INSECURE`, `MASTER_KEY_REQUIRED`.
+ */
+export async function findMasterKey(source: MasterKeySource): Promise<Buffer | undefined> {
   if (source.kind === 'env') return decodeMasterKey(source.value, 'TESSERA_MASTER_KEY');
   if (source.path === '') {
     // Only PostgreSQL leaves the path empty: no file beside a database, and instances must agree.
@@ -39,28 +61,39 @@ export async function loadMasterKey(source: MasterKeySource): Promise<Buffer> {
     );
   }
 
-  let info: Stats | undefined;
-  try {
-    info = await stat(source.path);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  let path = source.path;
+  let info = await statOrUndefined(path);
+  if (!info && source.legacyPath !== undefined) {
+    // Installs made before the key file was named after the database keep their key.
+    const legacy = await statOrUndefined(source.legacyPath);
+    if (legacy) [path, info] = [source.legacyPath, legacy];
   }
   if (!info) {
     if (!source.create) {
       throw new TesseraError('MASTER_KEY_REQUIRED', `master key file ${source.path} does not exist`);
     }
-    return createKeyFile(source.path);
+    return undefined;
   }
   if ((info.mode & 0o077) !== 0) {
     throw new TesseraError(
       'MASTER_KEY_FILE_INSECURE',
-      `master key file ${source.path} has mode ${(info.mode & 0o777).toString(8)}; run: chmod 600 ${source.path}`,
+      `master key file ${path} has mode ${(info.mode & 0o777).toString(8)}; run: chmod 600 ${path}`,
     );
   }
-  return decodeMasterKey(await readFile(source.path, 'utf8'), `master key file ${source.path}`);
+  return decodeMasterKey(await readFile(path, 'utf8'), `master key file ${path}`);
 }
 
-async function createKeyFile(path: string): Promise<Buffer> {
+async function statOrUndefined(path: string): Promise<Stats | undefined> {
+  try {
+    return await stat(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    return undefined;
+  }
+}
+
+/** Writes a new random master key to `path` (mode 0600); an existing file wins a race. */
+export async function createMasterKeyFile(path: string): Promise<Buffer> {
   await mkdir(dirname(path), { recursive: true });
   const key = randomBytes(KEY_BYTES);
   // Written whole to a private temporary file, then linked into place: link() fails if

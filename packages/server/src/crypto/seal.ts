@@ -24,9 +24,9 @@ export class Sealer {
     if (!first) throw new TypeError('Sealer needs at least one master key');
     this.#byId = new Map();
     for (const master of masterKeys) {
-      this.#byId.set(keyId(master), deriveKey(master, 'tessera seal v1'));
+      this.#byId.set(masterKeyId(master), deriveKey(master, 'tessera seal v1'));
     }
-    this.#current = { id: keyId(first), key: deriveKey(first, 'tessera seal v1') };
+    this.#current = { id: masterKeyId(first), key: deriveKey(first, 'tessera seal v1') };
   }
 
   /** The id of the key new values are sealed under. */
@@ -67,7 +67,7 @@ export class Sealer {
 }
 
 /** A short public identifier of a master key: never the key, never enough to guess it. */
-function keyId(master: Buffer): string {
+export function masterKeyId(master: Buffer): string {
   return createHash('sha256').update('tessera key id').update(master).digest('hex').slice(0, 12);
 }
 

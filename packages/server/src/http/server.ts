@@ -19,6 +19,7 @@ import { checkCsrfToken, checkSameOrigin, isUnsafe } from './csrf.js';
 import { homePageRoute } from './home-page.js';
 import { refuseForeignHost, startHostRule } from './host-allow-list.js';
 import { detail, HttpError, throttled } from './http-error.js';
+import { prettyDestination } from './pretty-log.js';
 import { enforceRoutePolicy, PUBLIC } from './route-policy.js';
 import type { Method, Reply, Route } from './routes.js';
 
@@ -52,11 +53,15 @@ export function createHttpServer(tessera: Tessera, options: HttpServerOptions = 
   const { config } = tessera;
   // A line per request would be a write(2) per request: lines gather up to 4 KiB, and go out
   // at least once a second, and at exit (pino flushes its destination then).
+  // A person at a terminal reads lines, not JSON; anything else (a pipe, a file, a log
+  // collector) gets pino's JSON lines.
   const logger =
     options.logger ??
     pino(
       { level: config.logLevel, base: null },
-      pino.destination({ sync: false, minLength: 4096, periodicFlush: 1000 }),
+      process.stdout.isTTY
+        ? prettyDestination(process.stdout)
+        : pino.destination({ sync: false, minLength: 4096, periodicFlush: 1000 }),
     );
   const trustedProxies = new Set(config.trustedProxies);
   let draining = false;

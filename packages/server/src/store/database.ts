@@ -1,5 +1,4 @@
-import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import {
   CompiledQuery,
@@ -19,6 +18,7 @@ import {
 import type pg from 'pg';
 import { TesseraError } from '../errors.js';
 import type { Schema } from './schema.js';
+import { prepareSqliteFile } from './sqlite-file.js';
 
 export type DatabaseKind = 'sqlite' | 'postgres';
 
@@ -51,20 +51,30 @@ export async function openDatabase(url: string): Promise<Database> {
 function openSqlite(path: string): Database {
   if (path === '') throw new TesseraError('DATABASE_URL_INVALID', 'the SQLite path is empty');
   const file = path === ':memory:' ? path : resolve(path);
-  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-  const sqlite = new SqliteDatabase(file);
-  // WAL lets readers run beside the writer; busy_timeout makes a second process (the CLI
-  // next to a running server) wait for the lock instead of failing (SECURITY I2).
-  sqlite.pragma('journal_mode = WAL');
-  sqlite.pragma('busy_timeout = 5000');
-  sqlite.pragma('foreign_keys = ON');
-  // NORMAL is durable against process crashes (kill -9) in WAL mode; only an OS crash may
-  // lose the last transactions, never corrupt the file.
-  sqlite.pragma('synchronous = NORMAL');
-  // SQLite's default page cache is 2 MiB: with a million credentials, a thousand clients'
-  // lookups land on more index pages than that, and each miss is a read(2). 32 MiB keeps the
-  // hot part of the credential index in memory (it is an upper bound, filled only as pages are read).
-  sqlite.pragma('cache_size = -32768');
+  if (file !== ':memory:') prepareSqliteFile(file);
+  let sqlite: SqliteDatabase.Database;
+  try {
+    sqlite = new SqliteDatabase(file);
+  } catch (error) {
+    throw sqliteOpenError(file, error);
+  }
+  try {
+    // WAL lets readers run beside the writer; busy_timeout makes a second process (the CLI
+    // next to a running server) wait for the lock instead of failing (SECURITY I2).
+    sqlite.pragma('journal_mode = WAL');
+    sqlite.pragma('busy_timeout = 5000');
+    sqlite.pragma('foreign_keys = ON');
+    // NORMAL is durable against process crashes (kill -9) in WAL mode; only an OS crash may
+    // lose the last transactions, never corrupt the file.
+    sqlite.pragma('synchronous = NORMAL');
+    // SQLite's default page cache is 2 MiB: with a million credentials, a thousand clients'
+    // lookups land on more index pages than that, and each miss is a read(2). 32 MiB keeps the
+    // hot part of the credential index in memory (it is an upper bound, filled only as pages are read).
+    sqlite.pragma('cache_size = -32768');
+  } catch (error) {
+    sqlite.close();
+    throw sqliteOpenError(file, error);
+  }
 
   // Kysely prepares every query afresh; the statements Tessera runs are a fixed set, so
   // keep each one prepared (better-sqlite3 statements are reusable).
@@ -82,6 +92,14 @@ function openSqlite(path: string): Database {
   };
   const db = new Kysely<Schema>({ dialect: new ImmediateSqliteDialect({ database: cached }) });
   return { db, kind: 'sqlite', location: file, close: () => db.destroy() };
+}
+
+/** A driver error while opening (a corrupt file, a locked directory) as one line naming the file. */
+function sqliteOpenError(file: string, error: unknown): TesseraError {
+  const reason = error instanceof Error ? error.message : String(error);
+  return new TesseraError('DATABASE_FILE_INVALID', `cannot open the SQLite database ${file}: ${reason}`, {
+    cause: error,
+  });
 }
 
 /**

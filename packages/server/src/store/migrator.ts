@@ -5,6 +5,7 @@ import * as credentialKinds from './migrations/002-credential-kinds.js';
 import * as signingKeys from './migrations/003-signing-keys.js';
 import * as auditIndexes from './migrations/004-audit-indexes.js';
 import * as credentialsValidAfter from './migrations/005-credentials-valid-after.js';
+import * as meta from './migrations/007-meta.js';
 
 interface TesseraMigration {
   up(db: Kysely<unknown>, kind: DatabaseKind): Promise<void>;
@@ -17,6 +18,7 @@ const MIGRATIONS: Record<string, TesseraMigration> = {
   '003-signing-keys': signingKeys,
   '004-audit-indexes': auditIndexes,
   '005-credentials-valid-after': credentialsValidAfter,
+  '007-meta': meta,
 };
 
 class BuiltInMigrations implements MigrationProvider {

@@ -12,6 +12,7 @@ export interface Schema {
   throttle: ThrottleTable;
   signing_keys: SigningKeysTable;
   revoked_jtis: RevokedJtisTable;
+  meta: MetaTable;
 }
 
 export interface UsersTable {
@@ -96,4 +97,10 @@ export interface SigningKeysTable {
 export interface RevokedJtisTable {
   jti: string;
   expires_at: number;
+}
+
+/** Facts about the database itself, by name (`master_key_id`: the key it was made with). */
+export interface MetaTable {
+  name: string;
+  value: string;
 }

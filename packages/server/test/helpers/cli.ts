@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runCli as runCliInProcess } from '../../src/cli/program.js';
 
 /** The built CLI (the Vitest global setup compiles `dist/` before any test runs). */
 export const CLI = resolve(dirname(fileURLToPath(import.meta.url)), '../../dist/cli/main.js');
@@ -25,10 +26,59 @@ export function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 }
 
 /**
- * Runs `node dist/cli/main.js …args` to completion. Standard input gets `input` (or nothing)
- * and is then closed, so a command reading a password never waits for a terminal.
+ * Runs `tessera …args` to completion. Standard input gets `input` (or nothing) and is then
+ * closed, so a command reading a password never waits for a terminal.
+ *
+ * In this process (`runCli` of src/cli/program.ts: no node start-up, modules loaded once),
+ * unless the test is about the process boundary: `serve`, or `process: true` (exit status of
+ * the real binary, several processes racing on one database).
  */
 export function runCli(
+  args: string[],
+  options: { cwd: string; env: NodeJS.ProcessEnv; input?: string; timeoutMs?: number; process?: boolean },
+): Promise<CliResult> {
+  if (options.process || args[0] === 'serve') return runCliProcess(args, options);
+  return runInProcess(args, options);
+}
+
+/**
+ * One in-process command at a time: better-sqlite3 waits for a busy database synchronously,
+ * so two commands of one process contending for the write lock would stall each other's event loop.
+ */
+let inProcessQueue: Promise<unknown> = Promise.resolve();
+
+function runInProcess(
+  args: string[],
+  options: { cwd: string; env: NodeJS.ProcessEnv; input?: string; timeoutMs?: number },
+): Promise<CliResult> {
+  const run = inProcessQueue.then(async () => {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`tessera ${args.join(' ')} did not finish in time (in-process)`)),
+        options.timeoutMs ?? 60_000,
+      );
+    });
+    try {
+      const result = await Promise.race([
+        runCliInProcess(args, {
+          cwd: options.cwd,
+          env: options.env,
+          ...(options.input !== undefined && { stdin: options.input }),
+        }),
+        timeout,
+      ]);
+      return { ...result, signal: null };
+    } finally {
+      clearTimeout(timer);
+    }
+  });
+  inProcessQueue = run.catch(() => undefined);
+  return run;
+}
+
+/** Runs `node dist/cli/main.js …args` to completion in a child process. */
+export function runCliProcess(
   args: string[],
   options: { cwd: string; env: NodeJS.ProcessEnv; input?: string; timeoutMs?: number },
 ): Promise<CliResult> {
@@ -57,7 +107,7 @@ export interface ServeProcess {
   /** `http://127.0.0.1:PORT`, parsed from the first log line. */
   url: string;
   port: number;
-  /** The first stdout line, parsed as JSON. */
+  /** The listening line, parsed as JSON. */
   firstLine: Record<string, unknown>;
   /** When the child was spawned (`performance.now()`). */
   spawnedAt: number;
@@ -72,8 +122,8 @@ export interface ServeProcess {
 const LISTENING = /^tessera listening on (http:\/\/127\.0\.0\.1:(\d+))$/;
 
 /**
- * Spawns `tessera serve --port 0 …args` and waits for its first stdout line, which must be
- * the JSON log line `tessera listening on http://127.0.0.1:PORT`.
+ * Spawns `tessera serve --port 0 …args` and waits for the JSON log line
+ * `tessera listening on http://127.0.0.1:PORT`; every stdout line before it must be JSON too.
  */
 export function startServe(
   args: string[],
@@ -111,27 +161,31 @@ export function startServe(
       clearTimeout(timer);
       reject(new Error(`tessera serve exited (${code ?? signal}) before listening; stderr: ${stderr}`));
     });
+    let scanned = 0;
     child.stdout.on('data', (chunk: string) => {
       stdout += chunk;
-      const newline = stdout.indexOf('\n');
-      if (settled || newline < 0) return;
+      if (settled) return;
+      // Lines before it (such as "database schema migrated") are JSON too; the listening line ends the wait.
+      let match: RegExpExecArray | null = null;
+      let firstLine: Record<string, unknown> = {};
+      for (let newline = stdout.indexOf('\n', scanned); newline >= 0; newline = stdout.indexOf('\n', scanned)) {
+        const line = stdout.slice(scanned, newline);
+        scanned = newline + 1;
+        try {
+          firstLine = JSON.parse(line) as Record<string, unknown>;
+        } catch {
+          settled = true;
+          clearTimeout(timer);
+          kill();
+          reject(new Error(`a line of tessera serve is not JSON: ${line}`));
+          return;
+        }
+        match = LISTENING.exec(String(firstLine.msg));
+        if (match) break;
+      }
+      if (!match) return;
       settled = true;
       clearTimeout(timer);
-      const line = stdout.slice(0, newline);
-      let firstLine: Record<string, unknown>;
-      try {
-        firstLine = JSON.parse(line) as Record<string, unknown>;
-      } catch {
-        kill();
-        reject(new Error(`the first line of tessera serve is not JSON: ${line}`));
-        return;
-      }
-      const match = LISTENING.exec(String(firstLine.msg));
-      if (!match) {
-        kill();
-        reject(new Error(`the first line of tessera serve is not the listening line: ${line}`));
-        return;
-      }
       resolvePromise({
         child,
         url: match[1] as string,

@@ -247,7 +247,7 @@ describe('SECURITY G4: no start without a usable master key', () => {
     await serve.exited(10_000);
     await expectRefusedStart(
       cliEnv({ TESSERA_DATABASE_URL: database, TESSERA_MASTER_KEY: randomBytes(32).toString('base64') }),
-      /sealed under an unknown key/,
+      /this master key \(key id [0-9a-f]{12}\) does not match the database .* \(made under key id [0-9a-f]{12}\)/,
     );
   }, 60_000);
 
