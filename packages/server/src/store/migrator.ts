@@ -36,9 +36,10 @@ class BuiltInMigrations implements MigrationProvider {
  * together migrate once and the others then find nothing to do (SECURITY I2); on SQLite the
  * write lock serialises them.
  *
+ * @param options.upTo stop after this migration (tests that build a database as an older release left it)
  * @returns the names of the migrations applied now (empty when already current).
  */
-export async function migrate(database: Database): Promise<string[]> {
+export async function migrate(database: Database, options: { upTo?: string } = {}): Promise<string[]> {
   // Kysely looks for its bookkeeping tables in every schema it can see unless told which one:
   // another deployment's tables in a sibling schema (`?schema=`) would pass for ours, and the
   // migration would then fail on tables that do not exist here. Pin it to the schema in use.
@@ -53,7 +54,8 @@ export async function migrate(database: Database): Promise<string[]> {
     migrationLockTableName: 'tessera_migration_lock',
     ...(schema && { migrationTableSchema: schema }),
   });
-  const { error, results } = await migrator.migrateToLatest();
+  const { error, results } =
+    options.upTo === undefined ? await migrator.migrateToLatest() : await migrator.migrateTo(options.upTo);
   if (error) throw error;
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }
