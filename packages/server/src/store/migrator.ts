@@ -4,6 +4,7 @@ import * as initial from './migrations/001-initial.js';
 import * as credentialKinds from './migrations/002-credential-kinds.js';
 import * as signingKeys from './migrations/003-signing-keys.js';
 import * as auditIndexes from './migrations/004-audit-indexes.js';
+import * as usernameIdentity from './migrations/006-username-identity.js';
 
 interface TesseraMigration {
   up(db: Kysely<unknown>, kind: DatabaseKind): Promise<void>;
@@ -15,6 +16,7 @@ const MIGRATIONS: Record<string, TesseraMigration> = {
   '002-credential-kinds': credentialKinds,
   '003-signing-keys': signingKeys,
   '004-audit-indexes': auditIndexes,
+  '006-username-identity': usernameIdentity,
 };
 
 class BuiltInMigrations implements MigrationProvider {
