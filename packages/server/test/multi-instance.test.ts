@@ -90,6 +90,7 @@ describe.skipIf(!inject('postgresUrl'))('two instances on one PostgreSQL databas
         '002-credential-kinds',
         '003-signing-keys',
         '004-audit-indexes',
+        '006-username-identity',
       ]);
     } finally {
       await client.end();
