@@ -52,6 +52,8 @@ export interface Tessera {
   readonly keyring: Keyring;
   readonly jwtScheme: BearerJwtScheme;
   readonly passwordLogin: PasswordLogin;
+  /** Login attempt counters, for credentials checked outside {@link PasswordLogin} (Conjur API keys). */
+  readonly throttle: LoginThrottle;
   readonly authenticator: Authenticator;
   close(): Promise<void>;
 }
@@ -169,6 +171,7 @@ export async function openTessera(config: TesseraConfig, options: OpenOptions = 
     keyring,
     jwtScheme,
     passwordLogin,
+    throttle,
     authenticator,
     events,
     async close() {

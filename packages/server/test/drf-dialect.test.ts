@@ -183,6 +183,8 @@ describeEachDatabase('drf dialect (seed 002), one token per user', (kind) => {
   it("ends a user's token at once when the user is deactivated, and reactivation does not bring it back", async () => {
     const token = await tokenOf('admin', PASSWORD);
     expect((await whoami(token)).status).toBe(200);
+    // Another admin first: the last active admin cannot be deactivated (issue 13).
+    await server.createUser('root', PASSWORD, { admin: true });
     await server.tessera.users.update(1, { isActive: false }, { actorId: null });
 
     // SECURITY C6 deletes every token of a deactivated user, so DRF's "User inactive or

@@ -91,6 +91,7 @@ describe.skipIf(!inject('postgresUrl'))('two instances on one PostgreSQL databas
         '003-signing-keys',
         '004-audit-indexes',
         '005-credentials-valid-after',
+        '006-username-identity',
         '007-meta',
       ]);
     } finally {

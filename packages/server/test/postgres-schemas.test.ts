@@ -17,7 +17,15 @@ describe.skipIf(!inject('postgresUrl'))('PostgreSQL schemas', () => {
       // Each schema has tables of its own.
       await fresh.db
         .insertInto('users')
-        .values({ username: 'only-here', is_active: 1, roles: '[]', created_at: 0, updated_at: 0 })
+        .values({
+          username: 'only-here',
+          username_key: 'only-here',
+          username_skeleton: 'only-here',
+          is_active: 1,
+          roles: '[]',
+          created_at: 0,
+          updated_at: 0,
+        })
         .execute();
       expect(await sibling.db.selectFrom('users').select('username').execute()).toEqual([]);
     } finally {

@@ -46,7 +46,17 @@ describeEachDatabase('storage', (kind: DatabaseKind) => {
   async function insertUser(database: Database, username: string): Promise<number> {
     const row = await database.db
       .insertInto('users')
-      .values({ username, email: null, is_active: 1, roles: '[]', password_hash: null, created_at: 1, updated_at: 1 })
+      .values({
+        username,
+        username_key: username,
+        username_skeleton: username,
+        email: null,
+        is_active: 1,
+        roles: '[]',
+        password_hash: null,
+        created_at: 1,
+        updated_at: 1,
+      })
       .returning('id')
       .executeTakeFirstOrThrow();
     return Number(row.id);
@@ -117,8 +127,22 @@ describeEachDatabase('storage', (kind: DatabaseKind) => {
     await migrate(database);
     await insertUser(database, 'alice');
     await expect(insertUser(database, 'alice')).rejects.toThrow(/unique|duplicate/i);
-    await insertUser(database, 'Alice'); // case-sensitive, as in Django
-    expect(await count(database, 'users')).toBe(2);
+    // One identity in any case (issue 13 item 9): the canonical key is unique too.
+    await expect(
+      database.db
+        .insertInto('users')
+        .values({
+          username: 'Alice',
+          username_key: 'alice',
+          username_skeleton: 'alice',
+          is_active: 1,
+          roles: '[]',
+          created_at: 1,
+          updated_at: 1,
+        })
+        .execute(),
+    ).rejects.toThrow(/unique|duplicate/i);
+    expect(await count(database, 'users')).toBe(1);
   });
 
   it('keeps (kind, lookup) of credentials unique in the database', async () => {

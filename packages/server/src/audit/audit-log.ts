@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import type { Database } from '../store/database.js';
 
@@ -46,6 +47,8 @@ export interface AuditRecord {
   subjectId: number | null;
   clientAddress: string | null;
   detail: Record<string, unknown> | null;
+  /** How many occurrences the record stands for: above 1 only for a coalesced one. */
+  count: number;
 }
 
 /** Which records to read, newest first. Every field narrows; none means all. */
@@ -88,6 +91,34 @@ export class AuditLog {
   }
 
   /**
+   * Records a repeatable event once per `key` and time window: the first occurrence inserts a
+   * row, later ones in the same window only add to its `count` (one atomic upsert on a unique
+   * index, so parallel instances agree). For refused attempts (`login.throttled`): an attacker
+   * who keeps trying must not grow the table by a row per try (issue 13, "also observed").
+   *
+   * @param key what makes occurrences the same, e.g. the throttle's account and address keys.
+   */
+  async recordRepeated(event: AuditEvent, key: string, windowMs: number, entry: AuditEntry = {}): Promise<void> {
+    const at = this.clock();
+    const window = Math.floor(at / windowMs);
+    // Hashed: the key holds submitted text, and a unique index wants short, bounded rows.
+    const coalesceKey = createHash('sha256').update(`${event}\n${window}\n${key}`).digest('base64url');
+    await this.database.db
+      .insertInto('audit_log')
+      .values({
+        at,
+        event,
+        actor_id: entry.actorId ?? null,
+        subject_id: entry.subjectId ?? null,
+        client_address: entry.clientAddress ?? null,
+        detail: entry.detail ? JSON.stringify(entry.detail) : null,
+        coalesce_key: coalesceKey,
+      })
+      .onConflict((oc) => oc.column('coalesce_key').doUpdateSet((eb) => ({ count: eb('audit_log.count', '+', 1) })))
+      .execute();
+  }
+
+  /**
    * Records matching the filter: newest first, or oldest first when `afterId` is given.
    * Paging is by id (keyset), so a page stays correct while new events arrive.
    */
@@ -116,6 +147,7 @@ export class AuditLog {
       subjectId: row.subject_id === null ? null : Number(row.subject_id),
       clientAddress: row.client_address,
       detail: row.detail === null ? null : (JSON.parse(row.detail) as Record<string, unknown>),
+      count: Number(row.count),
     }));
   }
 }

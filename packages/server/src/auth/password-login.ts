@@ -3,7 +3,7 @@ import type { Clock } from '../clock.js';
 import type { PasswordHasher } from '../crypto/passwords.js';
 import { PASSWORD_MAX_BYTES } from '../crypto/passwords.js';
 import type { SessionStore } from '../sessions/session-store.js';
-import type { LoginThrottle, ThrottleVerdict } from '../throttle/login-throttle.js';
+import { accountKey, addressKey, type LoginThrottle, type ThrottleVerdict } from '../throttle/login-throttle.js';
 import type { User } from '../users/user.js';
 import type { Users } from '../users/users.js';
 
@@ -43,14 +43,17 @@ export class PasswordLogin {
 
   async attempt({ username, password, clientAddress, via }: LoginAttempt): Promise<LoginOutcome> {
     await this.#sweep();
-    const verdict = await this.throttle.attempt(username, clientAddress);
+    // A name over 150 characters is no one's: checked before any storage sees it, so it is
+    // counted against the address only and never becomes an index key (item 7).
+    const nameTooLong = username.length > 150;
+    const verdict = await this.throttle.attempt(nameTooLong ? null : username, clientAddress);
     if (!verdict.ok) {
       this.#failures++;
-      await this.audit.record('login.throttled', { clientAddress, detail: { username: username.slice(0, 150), via } });
+      await this.recordThrottled(nameTooLong ? null : username, clientAddress, via);
       return { ok: false, reason: 'throttled', retryAfterSeconds: verdict.retryAfterSeconds };
     }
     // Over-long input never reaches argon2 (SECURITY A4): it cannot be anyone's password.
-    if (username.length > 150 || Buffer.byteLength(password, 'utf8') > PASSWORD_MAX_BYTES) {
+    if (nameTooLong || Buffer.byteLength(password, 'utf8') > PASSWORD_MAX_BYTES) {
       this.#failures++;
       await this.audit.record('login.failed', { clientAddress, detail: { reason: 'too_long', via } });
       return { ok: false, reason: 'invalid' };
@@ -76,7 +79,8 @@ export class PasswordLogin {
     const passwordHash = needsRehash
       ? await this.users.rehash(found.user.id, password)
       : (found.passwordHash as string);
-    await this.throttle.succeeded(username, clientAddress);
+    // The account that signed in, by its own name: a success forgives only its failures (item 3).
+    await this.throttle.succeeded(found.user.username, clientAddress);
     const lastLoginAt = await this.users.recordLogin(found.user.id);
     await this.audit.record('login.succeeded', {
       actorId: found.user.id,
@@ -93,6 +97,23 @@ export class PasswordLogin {
    */
   get failures(): number {
     return this.#failures;
+  }
+
+  /**
+   * Audits a refused attempt (SECURITY B6), one row per account and address per throttle
+   * window with a count, so that refused tries cannot grow the audit log without bound.
+   */
+  async recordThrottled(username: string | null, clientAddress: string, via: string): Promise<void> {
+    const account = username === null ? 'account-too-long' : accountKey(username);
+    await this.audit.recordRepeated(
+      'login.throttled',
+      `${account}\n${addressKey(clientAddress)}`,
+      this.throttle.windowMs,
+      {
+        clientAddress,
+        detail: { ...(username !== null && { username: username.slice(0, 150) }), via },
+      },
+    );
   }
 
   /** Whether an attempt for this username and address would be throttled now; counts nothing. */

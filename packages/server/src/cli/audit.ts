@@ -112,6 +112,7 @@ function formatRecord(record: AuditRecord): string {
     `subject=${record.subjectId ?? '-'}`,
     `from=${record.clientAddress ?? '-'}`,
     record.detail ? JSON.stringify(record.detail) : '',
+    record.count > 1 ? `(x${record.count})` : '',
   ]
     .join('  ')
     .trimEnd();

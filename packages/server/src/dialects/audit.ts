@@ -62,6 +62,7 @@ export function publicRecord(record: AuditRecord): Record<string, unknown> {
     subject_id: record.subjectId,
     client_address: record.clientAddress,
     detail: record.detail,
+    count: record.count,
   };
 }
 

@@ -10,6 +10,7 @@ import { basicCredentialsOf, decodeBasic } from '../schemes/basic.js';
 import { issueConjurToken } from '../signing/conjur-token.js';
 import { findWithValidAfter } from '../users/credentials-valid-after.js';
 import type { User } from '../users/user.js';
+import { canonicalUsername } from '../users/username-identity.js';
 
 /**
  * Conjur's authn API (DESIGN "conjur"; seed 004): Basic login → the API key (text); the API
@@ -70,7 +71,7 @@ async function basicUser(ctx: RequestContext): Promise<User> {
   const { tessera } = ctx;
   if (CONJUR_API_KEY.test(secret)) {
     const found = await tessera.credentials.find('conjur', digestSecret(secret));
-    if (found && found.user.username === username.normalize('NFC') && found.user.isActive) return found.user;
+    if (found && sameName(found.user.username, username) && found.user.isActive) return found.user;
   }
   const outcome = await tessera.passwordLogin.attempt({
     username,
@@ -99,19 +100,35 @@ async function rotateApiKey(ctx: RequestContext): Promise<Reply> {
   return { text: apiKey };
 }
 
+/** One username, however spelled: compared by canonical key (item 9). */
+function sameName(stored: string, given: string): boolean {
+  return canonicalUsername(stored) === canonicalUsername(given);
+}
+
 /**
  * The API key, raw, is the whole body — whatever the Content-Type, since the seed's
  * `curl --data` sends it form-encoded. Surrounding whitespace (a newline from a file) is dropped.
+ *
+ * An API key is a password in effect, so guesses are throttled like logins (SECURITY B3), by
+ * the same counters: per login name and per address, counted before the key is looked up, a
+ * success forgiving only its own account's failures, refusals audited once per window.
  */
 async function authenticate(ctx: RequestContext): Promise<Reply> {
   checkAccount(ctx);
   const { tessera } = ctx;
   const login = (ctx.params.login ?? '').normalize('NFC');
   const apiKey = (await readRaw(ctx.req, tessera.config.bodyLimitBytes)).toString('utf8').trim();
+  // A name over 150 characters is no one's: it counts for the address only (item 7).
+  const name = login.length > 150 ? null : login;
+  const verdict = await tessera.throttle.attempt(name, ctx.clientAddress);
+  if (!verdict.ok) {
+    await tessera.passwordLogin.recordThrottled(name, ctx.clientAddress, 'conjur-authenticate');
+    throw throttled(verdict.retryAfterSeconds);
+  }
   const found = CONJUR_API_KEY.test(apiKey)
     ? await tessera.credentials.find('conjur', digestSecret(apiKey))
     : undefined;
-  if (!found || found.user.username !== login || !found.user.isActive) {
+  if (!found || name === null || !sameName(found.user.username, name) || !found.user.isActive) {
     await tessera.audit.record('login.failed', {
       clientAddress: ctx.clientAddress,
       subjectId: found?.user.id ?? null,
@@ -123,6 +140,7 @@ async function authenticate(ctx: RequestContext): Promise<Reply> {
     });
     throw unauthorized('Token realm="conjur"');
   }
+  await tessera.throttle.succeeded(found.user.username, ctx.clientAddress);
   await tessera.credentials.touch(found.info);
   const { config, keyring } = tessera;
   // Bound to the user's id and dated against their "credentials valid after" instant (issue 13 items 5, 6).

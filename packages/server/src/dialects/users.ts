@@ -210,6 +210,7 @@ function userId(ctx: RequestContext): number {
 const FIELD_OF: Partial<Record<ErrorCode, string>> = {
   USERNAME_INVALID: 'username',
   USERNAME_TAKEN: 'username',
+  USERNAME_CONFUSABLE: 'username',
   EMAIL_INVALID: 'email',
   PASSWORD_TOO_SHORT: 'password',
   PASSWORD_TOO_LONG: 'password',
@@ -217,13 +218,17 @@ const FIELD_OF: Partial<Record<ErrorCode, string>> = {
   ROLE_INVALID: 'roles',
 };
 
-/** Turns the core's validation errors into DRF-shaped 400s and a missing user into 404. */
+/**
+ * Turns the core's validation errors into DRF-shaped 400s, a missing user into 404, and the
+ * last admin's removal into 409 (the request conflicts with the state: another admin first).
+ */
 async function mapErrors<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
     if (isTesseraError(error)) {
       if (error.code === 'USER_NOT_FOUND') throw detail(404, 'Not found.');
+      if (error.code === 'LAST_ADMIN') throw detail(409, error.message);
       const field = FIELD_OF[error.code];
       if (field) throw new HttpError(400, { [field]: [error.message] });
     }

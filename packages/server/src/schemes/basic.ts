@@ -4,7 +4,7 @@ import { type AuthFailureCode, type AuthResult, authFailure, type Principal } fr
 import type { Clock } from '../clock.js';
 import type { CredentialStore } from '../credentials/credential-store.js';
 import type { RevocationEvents } from '../credentials/revocation-events.js';
-import { normalizeUsername } from '../users/user.js';
+import { canonicalUsername } from '../users/username-identity.js';
 import type { Users } from '../users/users.js';
 import { verifyKeyPair } from './key-pair.js';
 import type { HeaderScheme } from './scheme.js';
@@ -101,8 +101,9 @@ export class BasicScheme implements HeaderScheme {
       const found = await this.users.findWithHashById(remembered.userId);
       if (
         found?.user.isActive &&
-        // A rename retires the old username:password at once, like a password change.
-        found.user.username === normalizeUsername(left) &&
+        // A rename retires the old username:password at once, like a password change. Any
+        // spelling of the name is the account's (item 9): compared by canonical key.
+        canonicalUsername(found.user.username) === canonicalUsername(left) &&
         found.passwordHash !== null &&
         hashTag(found.passwordHash) === remembered.hashTag
       ) {

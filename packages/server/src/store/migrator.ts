@@ -5,6 +5,7 @@ import * as credentialKinds from './migrations/002-credential-kinds.js';
 import * as signingKeys from './migrations/003-signing-keys.js';
 import * as auditIndexes from './migrations/004-audit-indexes.js';
 import * as credentialsValidAfter from './migrations/005-credentials-valid-after.js';
+import * as usernameIdentity from './migrations/006-username-identity.js';
 import * as meta from './migrations/007-meta.js';
 
 interface TesseraMigration {
@@ -18,6 +19,7 @@ const MIGRATIONS: Record<string, TesseraMigration> = {
   '003-signing-keys': signingKeys,
   '004-audit-indexes': auditIndexes,
   '005-credentials-valid-after': credentialsValidAfter,
+  '006-username-identity': usernameIdentity,
   '007-meta': meta,
 };
 

@@ -17,8 +17,12 @@ export interface Schema {
 
 export interface UsersTable {
   id: Generated<number>;
-  /** NFC-normalised; unique. */
+  /** NFC-normalised, as the user spelled it (for display); unique. */
   username: string;
+  /** The identity: NFKC and case-folded (`canonicalUsername`); unique, what logins look up. */
+  username_key: string;
+  /** UTS #39 skeleton of `username_key`; a new name may not share an existing one's. */
+  username_skeleton: string;
   email: string | null;
   is_active: number;
   /** JSON array of role names, e.g. `["admin"]`. */
@@ -69,6 +73,10 @@ export interface AuditLogTable {
   client_address: string | null;
   /** JSON object with event details; never a secret. */
   detail: string | null;
+  /** How many occurrences this row stands for (>1 only for coalesced rows). */
+  count: Generated<number>;
+  /** Set on coalesced events (one row per account/address per window); unique. */
+  coalesce_key: string | null;
 }
 
 /** Fixed-window counters for login throttling, shared by every instance on one database. */

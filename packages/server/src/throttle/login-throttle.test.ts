@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addressKey } from './login-throttle.js';
+import { accountKey, addressKey } from './login-throttle.js';
 
 describe('addressKey', () => {
   it('keys an IPv4 address by the whole address', () => {
@@ -45,5 +45,20 @@ describe('addressKey', () => {
   it('finds the /64 of an address written with an embedded IPv4 tail', () => {
     // The dotted tail is two groups: this is 2001:db8:0:1:2:3:c000:0201, in 2001:db8:0:1::/64.
     expect(addressKey('2001:db8::1:2:3:192.0.2.1')).toBe(addressKey('2001:db8:0:1::5'));
+  });
+});
+
+describe('accountKey', () => {
+  it('item 3: keys every spelling of one username alike, as the identity rule does', () => {
+    expect(accountKey('DAVE')).toBe(accountKey('dave'));
+    expect(accountKey('ＤＡＶＥ')).toBe('account:dave');
+    expect(accountKey('dave')).not.toBe(accountKey('dora'));
+  });
+
+  it("item 7: hashes a name too long to be anyone's into a short key", () => {
+    const key = accountKey('x'.repeat(4000));
+    expect(key.length).toBeLessThan(80);
+    expect(key).toMatch(/^account-sha256:/);
+    expect(accountKey('y'.repeat(4000))).not.toBe(key);
   });
 });

@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import type { Database } from '../store/database.js';
+import { canonicalUsername } from '../users/username-identity.js';
 
 export interface ThrottleRule {
   /** Attempts allowed in one window. */
@@ -29,11 +31,19 @@ export class LoginThrottle {
     private readonly rules: ThrottleRules,
   ) {}
 
-  /** Counts one attempt for this username and address; refuses when either is over. */
-  async attempt(username: string, address: string): Promise<ThrottleVerdict> {
+  /** The longer of the two windows: refused attempts are audited once per key per this long. */
+  get windowMs(): number {
+    return Math.max(this.rules.account.windowMs, this.rules.address.windowMs);
+  }
+
+  /**
+   * Counts one attempt for this username and address; refuses when either is over. A null
+   * username (one that can name no account, such as an over-long one) counts for the address only.
+   */
+  async attempt(username: string | null, address: string): Promise<ThrottleVerdict> {
     const now = this.clock();
     const checks = [
-      { key: accountKey(username), rule: this.rules.account },
+      ...(username === null ? [] : [{ key: accountKey(username), rule: this.rules.account }]),
       { key: addressKey(address), rule: this.rules.address },
     ];
     let retryAfterMs = 0;
@@ -74,7 +84,12 @@ export class LoginThrottle {
       : { ok: true };
   }
 
-  /** After a successful login: the account's failures are forgiven, the address's attempt returned. */
+  /**
+   * After a successful login: the account's failures are forgiven, the address's attempt
+   * returned. Pass the username of the account that signed in, not what was typed: the key is
+   * the account's canonical name, unique to it (item 3), so a success forgives only failures
+   * counted against that very account — never another spelling's.
+   */
   async succeeded(username: string, address: string): Promise<void> {
     await this.database.db.deleteFrom('throttle').where('key', '=', accountKey(username)).execute();
     await this.database.db
@@ -120,9 +135,19 @@ export class LoginThrottle {
   }
 }
 
-/** Usernames are keyed NFC-normalised and lower-cased, so spelling variants share a counter. */
-function accountKey(username: string): string {
-  return `account:${username.normalize('NFC').toLowerCase()}`;
+/** Longer canonical names than this can be no account's (usernames are at most 150 characters). */
+const KEY_MAX = 150;
+
+/**
+ * An account is keyed by its username's canonical form (NFKC, case-folded: the identity rule
+ * of item 9), so `DAVE`, `dave` and `ｄａｖｅ` share one counter, as they name one account
+ * (item 3). A name too long to be anyone's is keyed by its SHA-256, so an index row stays
+ * small whatever is submitted (PostgreSQL refuses btree rows over ~2.7 kB; item 7).
+ */
+export function accountKey(username: string): string {
+  const canonical = canonicalUsername(username);
+  if (canonical.length <= KEY_MAX) return `account:${canonical}`;
+  return `account-sha256:${createHash('sha256').update(canonical).digest('base64url')}`;
 }
 
 /**

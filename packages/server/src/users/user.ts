@@ -1,5 +1,6 @@
 import { TesseraError } from '../errors.js';
 import type { UsersTable } from '../store/schema.js';
+import { canonicalUsername, usernameSkeleton } from './username-identity.js';
 
 /** A user as the core sees it (never with its password hash). */
 export interface User {
@@ -21,7 +22,9 @@ export function isAdmin(user: Pick<User, 'roles'>): boolean {
 }
 
 // The valid-after instant is read only by the signed-token checks (users/credentials-valid-after.ts).
-type UserRow = Omit<UsersTable, 'id' | 'credentials_valid_after'> & { id: number };
+type UserRow = Omit<UsersTable, 'id' | 'credentials_valid_after' | 'username_key' | 'username_skeleton'> & {
+  id: number;
+};
 
 /** The user columns, as `u.*` refs, for queries that join users to what a user holds. */
 export const USER_COLUMNS = [
@@ -84,25 +87,41 @@ function buildPublicUser(user: User): Record<string, unknown> {
 }
 
 const USERNAME = /^[\p{L}\p{M}\p{N}@.+_-]{1,150}$/u;
+/** Invisible code points (variation selectors, the Hangul filler): `admin︀` must not pass for `admin`. */
+const INVISIBLE = /\p{Default_Ignorable_Code_Point}/u;
 
 /**
- * Normalises a username to NFC, so that "é" typed as one code point or as "e" plus a
- * combining accent names the same account (an NFD twin can never be registered).
- * Usernames stay case-sensitive, as in Django.
+ * Normalises a username to NFC, the spelling kept for display: "é" typed as one code point
+ * or as "e" plus a combining accent is stored the same way. Identity (uniqueness, login,
+ * throttling) is the canonical key instead: see {@link usernameIdentity}.
  */
 export function normalizeUsername(username: string): string {
   return username.normalize('NFC');
 }
 
+/** What a username is known by: the unique canonical key and its UTS #39 skeleton. */
+export interface UsernameIdentity {
+  key: string;
+  skeleton: string;
+}
+
+/** The canonical key (NFKC, case-folded) and the confusable skeleton of a username (item 9). */
+export function usernameIdentity(username: string): UsernameIdentity {
+  const key = canonicalUsername(username);
+  return { key, skeleton: usernameSkeleton(key) };
+}
+
 /**
- * Checks a new username: 1–150 letters, digits and `@ . + - _` (Django's rule). A colon is
- * refused because HTTP Basic splits on the first one.
+ * Checks a new username: 1–150 letters, digits and `@ . + - _` (Django's rule), before and
+ * after NFKC folding, and no invisible code point. A colon is refused because HTTP Basic
+ * splits on the first one.
  *
+ * @returns the NFC spelling to store and show.
  * @throws TesseraError `USERNAME_INVALID`.
  */
 export function validateUsername(username: string): string {
   const normal = normalizeUsername(username);
-  if (!USERNAME.test(normal)) {
+  if (!USERNAME.test(normal) || INVISIBLE.test(normal) || !USERNAME.test(canonicalUsername(normal))) {
     throw new TesseraError(
       'USERNAME_INVALID',
       'Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters (at most 150).',

@@ -1,13 +1,24 @@
+import type { Transaction } from 'kysely';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Clock } from '../clock.js';
 import type { RevocationEvents } from '../credentials/revocation-events.js';
 import { checkNewPassword, type PasswordHasher } from '../crypto/passwords.js';
-import { TesseraError } from '../errors.js';
+import { isTesseraError, TesseraError } from '../errors.js';
 import type { SessionStore } from '../sessions/session-store.js';
 import type { Database } from '../store/database.js';
+import type { Schema } from '../store/schema.js';
 import { commonPasswordCheck } from './common-passwords.js';
 import { moveValidAfter, validAfterAtCreation } from './credentials-valid-after.js';
-import { normalizeUsername, type User, userFromRow, validateEmail, validateUsername } from './user.js';
+import {
+  ADMIN_ROLE,
+  type User,
+  type UsernameIdentity,
+  userFromRow,
+  usernameIdentity,
+  validateEmail,
+  validateUsername,
+} from './user.js';
+import { canonicalUsername } from './username-identity.js';
 
 export interface NewUser {
   username: string;
@@ -48,16 +59,16 @@ export class Users {
   ) {}
 
   /**
-   * @throws TesseraError `USERNAME_INVALID`, `USERNAME_TAKEN`, `EMAIL_INVALID`,
-   *   `PASSWORD_TOO_SHORT`, `PASSWORD_TOO_LONG`, `PASSWORD_TOO_COMMON`.
+   * @throws TesseraError `USERNAME_INVALID`, `USERNAME_TAKEN`, `USERNAME_CONFUSABLE`,
+   *   `EMAIL_INVALID`, `PASSWORD_TOO_SHORT`, `PASSWORD_TOO_LONG`, `PASSWORD_TOO_COMMON`.
    */
   async create(input: NewUser, actor: Actor): Promise<User> {
     const username = validateUsername(input.username);
+    const identity = usernameIdentity(username);
     const email = input.email === undefined ? null : validateEmail(input.email);
     const roles = validateRoles(input.roles ?? []);
     checkNewPassword(input.password, await commonPasswordCheck());
-    if (await this.findByUsername(username))
-      throw new TesseraError('USERNAME_TAKEN', 'A user with that username already exists.');
+    await this.#refuseTakenName(identity, null);
     const passwordHash = await this.hasher.hash(input.password);
     const now = this.clock();
     let row: Parameters<typeof userFromRow>[0];
@@ -66,6 +77,8 @@ export class Users {
         .insertInto('users')
         .values({
           username,
+          username_key: identity.key,
+          username_skeleton: identity.skeleton,
           email,
           is_active: input.isActive === false ? 0 : 1,
           roles: JSON.stringify(roles),
@@ -93,11 +106,12 @@ export class Users {
     return row && userFromRow(row);
   }
 
+  /** By the username's canonical key: `DAVE`, `dave` and `ｄａｖｅ` find one user (item 9). */
   async findByUsername(username: string): Promise<User | undefined> {
     const row = await this.database.db
       .selectFrom('users')
       .selectAll()
-      .where('username', '=', normalizeUsername(username))
+      .where('username_key', '=', canonicalUsername(username))
       .executeTakeFirst();
     return row && userFromRow(row);
   }
@@ -107,7 +121,7 @@ export class Users {
     const row = await this.database.db
       .selectFrom('users')
       .selectAll()
-      .where('username', '=', normalizeUsername(username))
+      .where('username_key', '=', canonicalUsername(username))
       .executeTakeFirst();
     return row && { user: userFromRow(row), passwordHash: row.password_hash };
   }
@@ -134,13 +148,15 @@ export class Users {
    * deactivation ends all of them (SECURITY C6).
    *
    * @param keepSessionId the session making the change, kept alive across a password change.
-   * @throws TesseraError `USER_NOT_FOUND` and the validation codes of {@link create}.
+   * @throws TesseraError `USER_NOT_FOUND`, `LAST_ADMIN` and the validation codes of {@link create}.
    */
   async update(id: number, changes: UserChanges, actor: Actor, keepSessionId?: number): Promise<User> {
     const current = await this.findById(id);
     if (!current) throw new TesseraError('USER_NOT_FOUND');
     const set: Partial<{
       username: string;
+      username_key: string;
+      username_skeleton: string;
       email: string | null;
       password_hash: string;
       roles: string;
@@ -149,9 +165,12 @@ export class Users {
     if (changes.username !== undefined) {
       const username = validateUsername(changes.username);
       if (username !== current.username) {
-        const other = await this.findByUsername(username);
-        if (other) throw new TesseraError('USERNAME_TAKEN', 'A user with that username already exists.');
+        // `dave` → `Dave` keeps the identity; anything else must be free and not a lookalike.
+        const identity = usernameIdentity(username);
+        await this.#refuseTakenName(identity, id);
         set.username = username;
+        set.username_key = identity.key;
+        set.username_skeleton = identity.skeleton;
       }
     }
     if (changes.email !== undefined) set.email = validateEmail(changes.email);
@@ -163,16 +182,24 @@ export class Users {
     }
     if (Object.keys(set).length === 0) return current;
 
+    const dropsAdmin =
+      current.isActive &&
+      current.roles.includes(ADMIN_ROLE) &&
+      (set.is_active === 0 || (changes.roles !== undefined && !changes.roles.includes(ADMIN_ROLE)));
     try {
-      await this.database.db
-        .updateTable('users')
-        .set({ ...set, updated_at: this.clock() })
-        .where('id', '=', id)
-        .execute();
+      await this.database.db.transaction().execute(async (trx) => {
+        if (dropsAdmin) await this.#refuseLastAdmin(trx, id);
+        await trx
+          .updateTable('users')
+          .set({ ...set, updated_at: this.clock() })
+          .where('id', '=', id)
+          .execute();
+      });
     } catch (error) {
+      if (isTesseraError(error)) throw error;
       // A rename racing another to the same name past the check above: the unique index
       // decides, as in create().
-      const holder = set.username === undefined ? undefined : await this.findByUsername(set.username);
+      const holder = set.username_key === undefined ? undefined : await this.findByUsername(set.username_key);
       if (holder && holder.id !== id) {
         throw new TesseraError('USERNAME_TAKEN', 'A user with that username already exists.', { cause: error });
       }
@@ -203,7 +230,7 @@ export class Users {
     if (set.username !== undefined || set.email !== undefined) {
       await this.audit.record('user.updated', {
         ...subject,
-        detail: { fields: Object.keys(set).filter((k) => k === 'username' || k === 'email') },
+        detail: { fields: (['username', 'email'] as const).filter((k) => set[k] !== undefined) },
       });
     }
     return updated;
@@ -238,14 +265,70 @@ export class Users {
     return ended;
   }
 
-  /** Deletes a user; their sessions and credentials go with them (foreign-key cascade). */
+  /**
+   * Deletes a user; their sessions and credentials go with them (foreign-key cascade).
+   *
+   * @throws TesseraError `USER_NOT_FOUND`, `LAST_ADMIN`.
+   */
   async delete(id: number, actor: Actor): Promise<void> {
     const user = await this.findById(id);
     if (!user) throw new TesseraError('USER_NOT_FOUND');
-    await this.database.db.deleteFrom('users').where('id', '=', id).execute();
+    await this.database.db.transaction().execute(async (trx) => {
+      if (user.isActive && user.roles.includes(ADMIN_ROLE)) await this.#refuseLastAdmin(trx, id);
+      await trx.deleteFrom('users').where('id', '=', id).execute();
+    });
     this.events.userChanged(id);
     await this.audit.record('user.deleted', { ...actor, subjectId: id, detail: { username: user.username } });
   }
+
+  /**
+   * A username's key must be free, and its skeleton not another user's (UTS #39 §4; item 9).
+   * The unique index on `username_key` settles racing creations; a skeleton race is left to
+   * this check, since existing lookalikes are kept (migration 006).
+   */
+  async #refuseTakenName(identity: UsernameIdentity, self: number | null): Promise<void> {
+    const rows = await this.database.db
+      .selectFrom('users')
+      .select(['id', 'username_key'])
+      .where((eb) => eb.or([eb('username_key', '=', identity.key), eb('username_skeleton', '=', identity.skeleton)]))
+      .execute();
+    const others = rows.filter((row) => Number(row.id) !== self);
+    if (others.some((row) => row.username_key === identity.key)) {
+      throw new TesseraError('USERNAME_TAKEN', 'A user with that username already exists.');
+    }
+    if (others.length > 0) {
+      throw new TesseraError('USERNAME_CONFUSABLE', 'This username is too similar to an existing username.');
+    }
+  }
+
+  /**
+   * Refuses to remove the last active admin (issue 13, "also observed"): recovery would need
+   * shell access to the database. On PostgreSQL the active admins' rows are locked (in id
+   * order, so two such transactions cannot deadlock) until the change commits, so two admins
+   * demoting each other at once cannot both succeed; SQLite's BEGIN IMMEDIATE serialises them.
+   */
+  async #refuseLastAdmin(trx: Transaction<Schema>, id: number): Promise<void> {
+    let query = trx
+      .selectFrom('users')
+      .select(['id', 'roles'])
+      .where('is_active', '=', 1)
+      .where('roles', 'like', `%${JSON.stringify(ADMIN_ROLE)}%`)
+      .orderBy('id');
+    if (this.database.kind === 'postgres') query = query.forUpdate();
+    const admins = await query.execute();
+    const others = admins.filter((row) => Number(row.id) !== id && parseRoleList(row.roles).includes(ADMIN_ROLE));
+    if (others.length === 0) {
+      throw new TesseraError(
+        'LAST_ADMIN',
+        'This is the last active admin: give another user the admin role before removing it, deactivating or deleting this one.',
+      );
+    }
+  }
+}
+
+function parseRoleList(text: string): string[] {
+  const value: unknown = JSON.parse(text);
+  return Array.isArray(value) ? value.filter((r): r is string => typeof r === 'string') : [];
 }
 
 function validateRoles(roles: string[]): string[] {

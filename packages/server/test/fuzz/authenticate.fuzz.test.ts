@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuthInput } from '../../src/auth/principal.js';
 import { issueConjurToken } from '../../src/signing/conjur-token.js';
+import { canonicalUsername } from '../../src/users/username-identity.js';
 import { basicHeader } from '../helpers/credentials.js';
 import { describeEachDatabase, login, PASSWORD, startServer, type TestServer } from '../helpers/harness.js';
 import { craftJws, decodeParts, ed25519, hs256 } from '../helpers/jwt.js';
@@ -132,7 +133,17 @@ function sameCredential(valid: Valid, header: string): boolean {
   if (valid.family === 'basic' || valid.family === 'frappe-basic') {
     const bytes = strictBase64(credentials);
     const text = bytes?.toString('utf8').replace(/\r?\n$/, '');
-    return text !== undefined && text === strictBase64(validCredentials)?.toString('utf8');
+    const validText = strictBase64(validCredentials)?.toString('utf8');
+    if (text !== undefined && valid.family === 'basic' && validText !== undefined) {
+      // A username is one identity however spelled (issue 13 item 9): `ALICE:pw` is alice's.
+      const [name, secret] = [text.slice(0, text.indexOf(':')), text.slice(text.indexOf(':'))];
+      const [validName, validSecret] = [
+        validText.slice(0, validText.indexOf(':')),
+        validText.slice(validText.indexOf(':')),
+      ];
+      return text.includes(':') && secret === validSecret && canonicalUsername(name) === canonicalUsername(validName);
+    }
+    return text !== undefined && text === validText;
   }
   if (valid.family === 'conjur-legacy' || valid.family === 'conjur-jws') {
     const json = conjurJson(credentials);
