@@ -24,6 +24,7 @@ import { decodeConjurHeader } from '../../packages/server/dist/signing/conjur-to
 import { looksLikeJwt } from '../../packages/server/dist/signing/jwt.js';
 import { openTessera } from '../../packages/server/dist/tessera.js';
 import { validateEmail, validateUsername } from '../../packages/server/dist/users/user.js';
+import { canonicalUsername, usernameSkeleton } from '../../packages/server/dist/users/username-identity.js';
 
 /** Input sizes in characters: ~10 KB against ~100 KB. */
 export const SMALL = 10_000;
@@ -166,6 +167,7 @@ export async function openParsers() {
     ],
     ['query instant: 2026- repeated', (s) => tryCatch(() => optionalInstant(s, 'since')), (n) => times('2026-', n)],
     ['username: a repeated + !', (s) => tryCatch(() => validateUsername(s)), (n) => `${'a'.repeat(n)}!`],
+    ['username identity: Cyrillic а repeated', (s) => usernameSkeleton(canonicalUsername(s)), (n) => 'а'.repeat(n)],
     ['email: a@ repeated', (s) => tryCatch(() => validateEmail(s)), (n) => times('a@', n)],
   ].map(([name, parse, input, bound]) => ({
     name,

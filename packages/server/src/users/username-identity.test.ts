@@ -26,16 +26,4 @@ describe('item 9: username identity', () => {
     expect(identity('paypa1')).toBe(identity('paypal'));
     expect(canonicalUsername('\u0430dmin')).not.toBe('admin');
   });
-
-  it('runs in time linear in the input', () => {
-    const time = (n: number) => {
-      const input = 'а'.repeat(n);
-      const start = performance.now();
-      for (let i = 0; i < 20; i++) usernameSkeleton(canonicalUsername(input));
-      return performance.now() - start;
-    };
-    time(1_000);
-    const ratio = time(100_000) / Math.max(time(10_000), 0.5);
-    expect(ratio).toBeLessThan(30);
-  });
 });
