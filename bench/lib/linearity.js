@@ -17,6 +17,7 @@ import { readBody } from '../../packages/server/dist/http/body.js';
 import { clientAddress } from '../../packages/server/dist/http/client-address.js';
 import { parseCookies } from '../../packages/server/dist/http/cookies.js';
 import { checkSameOrigin } from '../../packages/server/dist/http/csrf.js';
+import { prefersHtml } from '../../packages/server/dist/http/home-page.js';
 import { optionalInstant, optionalInt } from '../../packages/server/dist/http/query.js';
 import { trimHttpWhitespace } from '../../packages/server/dist/http/whitespace.js';
 import { basicCredentialsOf, decodeBasic } from '../../packages/server/dist/schemes/basic.js';
@@ -168,6 +169,7 @@ export async function openParsers() {
     ['query instant: 2026- repeated', (s) => tryCatch(() => optionalInstant(s, 'since')), (n) => times('2026-', n)],
     ['username: a repeated + !', (s) => tryCatch(() => validateUsername(s)), (n) => `${'a'.repeat(n)}!`],
     ['username identity: Cyrillic а repeated', (s) => usernameSkeleton(canonicalUsername(s)), (n) => 'а'.repeat(n)],
+    ['Accept: a/b;q=1; repeated + text/html', (s) => prefersHtml(s), (n) => `${times('a/b;q=1;', n)},text/html`],
     ['email: a@ repeated', (s) => tryCatch(() => validateEmail(s)), (n) => times('a@', n)],
   ].map(([name, parse, input, bound]) => ({
     name,

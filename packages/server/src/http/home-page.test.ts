@@ -28,11 +28,4 @@ describe('prefersHtml', () => {
     expect(prefersHtml('text/html;q=abc')).toBe(false);
     expect(prefersHtml('text/html;q=0.001')).toBe(true);
   });
-
-  it('reads a long hostile header in linear time', () => {
-    const header = `${'a/b;q=1;'.repeat(20_000)},text/html`;
-    const started = performance.now();
-    expect(prefersHtml(header)).toBe(true);
-    expect(performance.now() - started).toBeLessThan(500);
-  });
 });
