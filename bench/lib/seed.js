@@ -4,6 +4,7 @@
 import { hash } from 'node:crypto';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { canonicalUsername, usernameSkeleton } from '../../packages/server/dist/users/username-identity.js';
 import { runCli } from './processes.js';
 
 export const PASSWORD = 'bench password that is long enough';
@@ -29,12 +30,18 @@ export function addUsers(path, count) {
   try {
     const { password_hash: hash } = db.prepare('select password_hash from users where username = ?').get('bench');
     const insert = db.prepare(
-      `insert into users (username, email, is_active, roles, password_hash, created_at, updated_at)
-       values (?, null, 1, '[]', ?, ?, ?)`,
+      `insert into users (username, username_key, username_skeleton, email, is_active, roles, password_hash,
+                          created_at, updated_at, credentials_valid_after)
+       values (?, ?, ?, null, 1, '[]', ?, ?, ?, ?)`,
     );
     const now = Date.now();
     db.transaction(() => {
-      for (let i = 1; i <= count; i++) insert.run(`bench-${i}`, hash, now, now);
+      for (let i = 1; i <= count; i++) {
+        // The identity columns the server writes itself (issue 13 item 9): a login looks up the key.
+        const name = `bench-${i}`;
+        const key = canonicalUsername(name);
+        insert.run(name, key, usernameSkeleton(key), hash, now, now, Math.floor(now / 1000) * 1000);
+      }
     })();
     return Array.from({ length: count }, (_, i) => `bench-${i + 1}`);
   } finally {
