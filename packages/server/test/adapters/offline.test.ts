@@ -4,7 +4,7 @@ import type { OfflineVerifier } from '../../src/adapters/offline.js';
 import { createVerifier } from '../../src/adapters/verifier.js';
 import { basicHeader } from '../helpers/credentials.js';
 import { PASSWORD, startServer, type TestServer } from '../helpers/harness.js';
-import { b64url } from '../helpers/jwt.js';
+import { b64url, ed25519, forgeFrom } from '../helpers/jwt.js';
 import { type App, call, FRAMEWORKS, type Framework, jwtFor, scopedToken, startApp } from './apps.js';
 
 const MINUTE = 60_000;
@@ -102,6 +102,19 @@ describe('middleware in offline mode', () => {
       expect(refused.status).toBe(401);
       expect(refused.body).toEqual({ detail: 'The token is not canonical base64url.' });
       const onServer = await fetch(`${serverUrl()}/v1/me`, { headers: { authorization: respelled } });
+      expect(onServer.status).toBe(401);
+      expect(await onServer.json()).toEqual(refused.body);
+    });
+
+    it('refuses a token signed by the server key with a b64 header with 401, as the server does (SECURITY F6)', async () => {
+      const forged = forgeFrom(
+        jwt.slice('Bearer '.length),
+        { header: { b64: true } },
+        ed25519(server.tessera.keyring.current.privateKey),
+      );
+      const refused = await call(apps[framework], '/whoami', { authorization: `Bearer ${forged}` });
+      expect(refused.status).toBe(401);
+      const onServer = await fetch(`${serverUrl()}/v1/me`, { headers: { authorization: `Bearer ${forged}` } });
       expect(onServer.status).toBe(401);
       expect(await onServer.json()).toEqual(refused.body);
     });
