@@ -1,6 +1,6 @@
-import { createLocalJWKSet, type JSONWebKeySet, type JWTVerifyGetKey, jwtVerify } from 'jose';
-import { JWT_KIND, JWT_TYPE, joseFailureReason, KIND_CLAIM } from '../signing/jwt.js';
-import type { VerifiedPrincipal, Verifier, VerifyInput, VerifyResult } from './verifier.js';
+import { type CryptoKey, createLocalJWKSet, errors, type JSONWebKeySet, type JWSHeaderParameters } from 'jose';
+import { verifyJwt } from '../signing/jwt.js';
+import type { VerifiedPrincipal, Verifier, VerifyInput, VerifyResult } from './verification.js';
 
 /** `offline`: verify Bearer JWTs with the public keys the server publishes. */
 export interface OfflineOptions {
@@ -10,7 +10,7 @@ export interface OfflineOptions {
   /** Must match the server's `TESSERA_JWT_ISSUER` / `TESSERA_JWT_AUDIENCE` (default `tessera`). */
   issuer?: string;
   audience?: string;
-  /** Clock difference tolerated on `exp`/`iat`, in seconds (default 60). */
+  /** Clock difference tolerated on `exp`/`iat`, in seconds (default 30, as the server's `TESSERA_CLOCK_SKEW`). */
   clockToleranceSeconds?: number;
   /** Least time between two fetches of the key set (default 30 s), so unknown `kid`s cannot flood the server. */
   refetchCooldownMs?: number;
@@ -27,6 +27,7 @@ const CHALLENGE = 'Bearer realm="tessera"';
 const INVALID = `${CHALLENGE}, error="invalid_token"`;
 const COMPACT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
+/** Thrown by the key resolver when no key set was ever fetched: `verifyJwt` then says `KEYS_UNAVAILABLE`. */
 class KeysUnavailable extends Error {
   override readonly name = 'KeysUnavailable';
 }
@@ -45,7 +46,7 @@ export class OfflineVerifier implements Verifier {
   readonly #options: OfflineOptions;
   readonly #clock: () => number;
   readonly #fetch: typeof fetch;
-  #keys: JWTVerifyGetKey | null = null;
+  #keys: ReturnType<typeof createLocalJWKSet> | null = null;
   #kids = new Set<string>();
   #freshUntil = 0;
   #lastFetch = Number.NEGATIVE_INFINITY;
@@ -79,45 +80,35 @@ export class OfflineVerifier implements Verifier {
     const known = this.#verified.get(token);
     if (known && known.expiresAt > this.#clock()) return { ok: true, principal: known.principal };
     if (known) this.#verified.delete(token);
-    try {
-      const { payload } = await jwtVerify(token, (header, token) => this.#key(header, token), {
-        algorithms: ['EdDSA'],
-        // The bearer access-token type only (RFC 9068, RFC 8725 3.11): a Conjur JWS of the same
-        // keyring, re-joined into compact form, says `conjur+jws` and is refused here.
-        typ: JWT_TYPE,
+    // The server's own verification (signing/jwt.ts), with the fetched key set as resolver.
+    const verdict = await verifyJwt(
+      token,
+      (header) => this.#key(header),
+      {
         issuer: this.#options.issuer ?? 'tessera',
         audience: this.#options.audience ?? 'tessera',
-        requiredClaims: ['exp', 'iat', 'jti', 'sub'],
-        currentDate: new Date(this.#clock()),
-        clockTolerance: this.#options.clockToleranceSeconds ?? 60,
-      });
-      const { sub, cid, ckind, scope } = payload;
-      if (payload[KIND_CLAIM] !== JWT_KIND) return invalid('The token is not a bearer access token.');
-      if (typeof sub !== 'string' || !/^\d{1,15}$/.test(sub) || typeof ckind !== 'string') {
-        return invalid('The token claims are incomplete.');
+        skewMs: (this.#options.clockToleranceSeconds ?? 30) * 1000,
+      },
+      this.#clock(),
+    );
+    if (!verdict.ok) {
+      if (verdict.code === 'KEYS_UNAVAILABLE') {
+        return { ok: false, status: 503, detail: verdict.reason, retryAfterSeconds: 5 };
       }
-      const principal: VerifiedPrincipal = {
-        userId: Number(sub),
-        username: null,
-        roles: null,
-        credential: { kind: ckind, id: Number.isSafeInteger(cid) ? (cid as number) : null },
-        scopes: typeof scope === 'string' ? scope.split(' ').filter(Boolean) : null,
-        csrfToken: null,
-        user: null,
-      };
-      this.#remember(token, principal, (payload.exp as number) * 1000);
-      return { ok: true, principal };
-    } catch (error) {
-      if (error instanceof KeysUnavailable) {
-        return {
-          ok: false,
-          status: 503,
-          detail: 'The signing keys cannot be fetched; try again shortly.',
-          retryAfterSeconds: 5,
-        };
-      }
-      return invalid(joseFailureReason(error));
+      return invalid(verdict.reason);
     }
+    const { sub, cid, ckind, scope, exp } = verdict.claims;
+    const principal: VerifiedPrincipal = {
+      userId: Number(sub),
+      username: null,
+      roles: null,
+      credential: { kind: ckind, id: cid },
+      scopes: scope === undefined ? null : scope.split(' ').filter(Boolean),
+      csrfToken: null,
+      user: null,
+    };
+    this.#remember(token, principal, exp * 1000);
+    return { ok: true, principal };
   }
 
   async close(): Promise<void> {
@@ -134,9 +125,12 @@ export class OfflineVerifier implements Verifier {
     this.#verified.set(token, { principal, expiresAt });
   }
 
-  /** The key for a token's header: from the cached set, refreshed when stale or when the `kid` is new. */
-  async #key(...args: Parameters<JWTVerifyGetKey>) {
-    const kid = args[0].kid;
+  /**
+   * The key for a token's header: from the cached set, refreshed when stale or when the `kid`
+   * is new; null when the set has no such key.
+   */
+  async #key(header: JWSHeaderParameters): Promise<CryptoKey | null> {
+    const kid = header.kid;
     const now = this.#clock();
     const stale = now >= this.#freshUntil;
     const unknown = typeof kid === 'string' && !this.#kids.has(kid);
@@ -147,7 +141,13 @@ export class OfflineVerifier implements Verifier {
       await this.#refresh().catch(() => undefined); // a failed fetch keeps the keys we have
     }
     if (!this.#keys) throw new KeysUnavailable();
-    return this.#keys(...args);
+    try {
+      return await this.#keys(header);
+    } catch (error) {
+      // No key, or several, under this `kid`: the token's fault, not the key set's.
+      if (error instanceof errors.JOSEError) return null;
+      throw error;
+    }
   }
 
   #refresh(): Promise<void> {

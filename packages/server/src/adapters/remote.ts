@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { VerifiedPrincipal, Verifier, VerifyInput, VerifyResult } from './verifier.js';
+import type { VerifiedPrincipal, Verifier, VerifyInput, VerifyResult } from './verification.js';
 
 /** `remote`: ask the server (`POST /v1/introspect`) about each credential, with a short cache. */
 export interface RemoteOptions {

@@ -1,58 +1,13 @@
-import type { AuthInput } from '../auth/principal.js';
 import { resolveConfig } from '../config.js';
-import { constantTimeEqual } from '../crypto/secrets.js';
+import { browserCredentialRefusal, browserRequest } from '../http/cross-site.js';
 import { openTessera, type Tessera } from '../tessera.js';
-import type { User } from '../users/user.js';
 import { type OfflineOptions, OfflineVerifier } from './offline.js';
 import { type RemoteOptions, RemoteVerifier } from './remote.js';
+import type { VerifiedPrincipal, Verifier, VerifyFailure, VerifyInput, VerifyResult } from './verification.js';
 
-/**
- * Who a request is, as the middleware sees it. The three modes know different amounts:
- * `local` knows everything (`user` is set), `remote` knows the username and roles, `offline`
- * (a signed token alone) knows only the user id, scopes and credential kind.
- */
-export interface VerifiedPrincipal {
-  userId: number;
-  /** Null in `offline` mode: a JWT carries only the user id. */
-  username: string | null;
-  /** Null when the mode cannot tell (`offline`); `requireRole` then refuses. */
-  roles: string[] | null;
-  /** `id` is null when the mode cannot tell (`remote`). */
-  credential: { kind: string; id: number | null };
-  /** Scopes the credential is limited to, or null for the user's full authority. */
-  scopes: string[] | null;
-  /** For cookie sessions (`local` mode only): the token unsafe requests must echo. */
-  csrfToken: string | null;
-  /** The full user record, in `local` mode only. */
-  user: User | null;
-}
-
-/** A refusal, already in HTTP terms: what the adapters answer. */
-export interface VerifyFailure {
-  ok: false;
-  status: 401 | 403 | 429 | 503;
-  /** For the JSON body `{"detail": …}`. */
-  detail: string;
-  /** `WWW-Authenticate`, on 401. */
-  challenge?: string;
-  /** `Retry-After`, on 429 and 503. */
-  retryAfterSeconds?: number;
-}
-
-export type VerifyResult = { ok: true; principal: VerifiedPrincipal } | VerifyFailure;
-
-/** The request parts a verifier reads: `AuthInput` plus whether it came over HTTPS (for CSRF). */
-export interface VerifyInput extends AuthInput {
-  secure?: boolean;
-}
-
-/** Checks one request's credential against one source of truth. */
-export interface Verifier {
-  readonly mode: 'local' | 'offline' | 'remote';
-  verify(input: VerifyInput): Promise<VerifyResult>;
-  /** Releases what the verifier holds (the database in `local` mode). */
-  close(): Promise<void>;
-}
+// The shared types live in a module of their own, so the verifiers need not import this one
+// (which imports them): no cycle between the modes and the factory.
+export type { VerifiedPrincipal, Verifier, VerifyFailure, VerifyInput, VerifyResult } from './verification.js';
 
 /** `local`: open Tessera's own database in-process and run the server's `authenticate()`. */
 export interface LocalOptions {
@@ -139,11 +94,15 @@ export class LocalVerifier implements Verifier {
       return { ok: false, status: 401, detail: result.message, challenge: result.challenge };
     }
     const { user, credential, scopes, csrfToken } = result.principal;
-    if (csrfToken !== null && isUnsafe(input.method)) {
-      const { session, trustedOrigins } = tessera.config;
-      const refused = csrfRefusal(input, csrfToken, session.csrfHeaderName, trustedOrigins);
-      if (refused) return { ok: false, status: 403, detail: refused };
-    }
+    // The server's own cross-site rule (SECURITY D1, D4): cookies need the same origin and the
+    // CSRF token, cached Basic credentials the same origin.
+    const { session, trustedOrigins } = tessera.config;
+    const refused = browserCredentialRefusal(
+      browserRequest({ method: input.method, headers: input.headers, secure: input.secure === true }),
+      csrfToken,
+      { trustedOrigins, csrfHeaderName: session.csrfHeaderName },
+    );
+    if (refused) return { ok: false, status: 403, detail: refused.reason };
     return {
       ok: true,
       principal: { userId: user.id, username: user.username, roles: user.roles, credential, scopes, csrfToken, user },
@@ -152,43 +111,6 @@ export class LocalVerifier implements Verifier {
 
   async close(): Promise<void> {
     if (this.#owned) await (await this.#tessera).close();
-  }
-}
-
-function isUnsafe(method: string | undefined): boolean {
-  return method !== 'GET' && method !== 'HEAD' && method !== 'OPTIONS';
-}
-
-function header(input: AuthInput, name: string): string | undefined {
-  const value = input.headers[name];
-  return Array.isArray(value) ? value[0] : value;
-}
-
-/**
- * The server's CSRF rules for cookie-authenticated unsafe requests (SECURITY D1, D4): same
- * origin (Origin, or over HTTPS a Referer), and the CSRF header equal — in constant time — to
- * the token bound to this session. Returns why the request is refused, or null.
- */
-function csrfRefusal(input: VerifyInput, expected: string, headerName: string, trusted: string[]): string | null {
-  if (header(input, 'sec-fetch-site') === 'cross-site') return 'CSRF Failed: Cross-site request refused.';
-  const own = `${input.secure ? 'https' : 'http'}://${(header(input, 'host') ?? '').toLowerCase()}`;
-  const origin = header(input, 'origin') ?? (input.secure ? refererOrigin(header(input, 'referer')) : undefined);
-  if (origin === null) return 'CSRF Failed: Referer checking failed - no valid Referer.';
-  if (origin !== undefined && origin.toLowerCase() !== own && !trusted.includes(origin.toLowerCase())) {
-    return 'CSRF Failed: Origin checking failed - the origin is not trusted.';
-  }
-  const sent = header(input, headerName);
-  if (!sent) return 'CSRF Failed: CSRF token missing.';
-  if (!constantTimeEqual(sent, expected)) return 'CSRF Failed: CSRF token incorrect.';
-  return null;
-}
-
-function refererOrigin(referer: string | undefined): string | null {
-  if (!referer) return null;
-  try {
-    return new URL(referer).origin;
-  } catch {
-    return null;
   }
 }
 

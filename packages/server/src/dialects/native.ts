@@ -6,7 +6,7 @@ import { Fields } from '../http/fields.js';
 import { detail, HttpError } from '../http/http-error.js';
 import { ANY_CREDENTIAL, anyCredential, lasting, PUBLIC, type RoutePolicy } from '../http/route-policy.js';
 import type { Reply, Route } from '../http/routes.js';
-import { issueJwt, verifyJwt } from '../signing/jwt.js';
+import { issueJwt, keyringKeys, verifyJwt } from '../signing/jwt.js';
 import { isAdmin, publicUser } from '../users/user.js';
 import { CREDENTIALS_SCOPE } from './guards.js';
 
@@ -156,7 +156,7 @@ async function revokeToken(ctx: RequestContext): Promise<Reply> {
   const { tessera } = ctx;
   const verdict = await verifyJwt(
     token,
-    tessera.keyring,
+    keyringKeys(tessera.keyring),
     { ...tessera.config.jwt, skewMs: tessera.config.clockSkewMs },
     tessera.clock(),
   );

@@ -15,7 +15,7 @@ import { isTesseraError } from '../errors.js';
 import type { Tessera } from '../tessera.js';
 import { clientAddress, isSecure } from './client-address.js';
 import { RequestContext } from './context.js';
-import { checkCsrfToken, checkSameOrigin, isUnsafe } from './csrf.js';
+import { browserCredentialRefusal } from './cross-site.js';
 import { homePageRoute } from './home-page.js';
 import { refuseForeignHost, startHostRule } from './host-allow-list.js';
 import { detail, HttpError, throttled } from './http-error.js';
@@ -145,14 +145,13 @@ export function createHttpServer(tessera: Tessera, options: HttpServerOptions = 
         if (route.scope !== undefined && scopes !== null && !scopes.includes(route.scope)) {
           throw detail(403, `This credential lacks the "${route.scope}" scope.`);
         }
-        if (result.principal.csrfToken !== null && isUnsafe(method)) {
-          checkSameOrigin(ctx, { requireReferer: true });
-          checkCsrfToken(ctx, result.principal.csrfToken);
-        } else if (isUnsafe(method) && /^basic\s/i.test(ctx.header('authorization') ?? '')) {
-          // Browsers replay cached Basic credentials on their own, like cookies: refuse a
-          // cross-site request. Scripts send no Origin and pass.
-          checkSameOrigin(ctx, { requireReferer: false });
-        }
+        // Cookies and Basic credentials a browser attaches by itself: the same rule the
+        // middleware's local mode applies (SECURITY D1, D4; http/cross-site.ts).
+        const crossSite = browserCredentialRefusal(ctx, result.principal.csrfToken, {
+          trustedOrigins: config.trustedOrigins,
+          csrfHeaderName: config.session.csrfHeaderName,
+        });
+        if (crossSite) throw detail(403, crossSite.reason);
         // Who may call at all, after who is calling is known (issue 13 item 4).
         await enforceRoutePolicy(ctx, route.policy);
       }

@@ -1,7 +1,7 @@
 import { type AuthResult, authFailure, type Principal } from '../auth/principal.js';
 import type { Clock } from '../clock.js';
 import type { RevocationEvents } from '../credentials/revocation-events.js';
-import { type JwtSettings, looksLikeJwt, verifyJwt } from '../signing/jwt.js';
+import { type JwtSettings, keyringKeys, looksLikeJwt, verifyJwt } from '../signing/jwt.js';
 import type { Keyring } from '../signing/keyring.js';
 import { VerifiedCache } from '../signing/verified-cache.js';
 import type { Database } from '../store/database.js';
@@ -68,7 +68,7 @@ export class BearerJwtScheme implements HeaderScheme {
     if (cached) {
       token = cached.value.token;
     } else {
-      const verdict = await verifyJwt(credentials, this.keyring, this.settings, now);
+      const verdict = await verifyJwt(credentials, keyringKeys(this.keyring), this.settings, now);
       if (!verdict.ok) return authFailure('INVALID_CREDENTIALS', INVALID, verdict.reason);
       const { claims } = verdict;
       const userId = /^\d{1,15}$/.test(claims.sub) ? Number(claims.sub) : 0;

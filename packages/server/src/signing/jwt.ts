@@ -1,5 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { errors, jwtVerify, SignJWT } from 'jose';
+import {
+  type CryptoKey,
+  errors,
+  type FlattenedJWSInput,
+  type JWSHeaderParameters,
+  jwtVerify,
+  type KeyObject,
+  SignJWT,
+} from 'jose';
 import type { Keyring } from './keyring.js';
 
 export interface JwtSettings {
@@ -42,7 +50,43 @@ export interface JwtClaims {
   scope?: string;
 }
 
-export type JwtVerdict = { ok: true; claims: JwtClaims } | { ok: false; reason: string };
+/**
+ * Why a token failed: `INVALID_TOKEN` for the token itself (answer 401), `KEYS_UNAVAILABLE`
+ * when the key resolver could not get at the keys (answer 503: the token may well be good).
+ */
+export type JwtFailureCode = 'INVALID_TOKEN' | 'KEYS_UNAVAILABLE';
+
+export type JwtVerdict = { ok: true; claims: JwtClaims } | { ok: false; code: JwtFailureCode; reason: string };
+
+/** What verification needs of the settings: who issues, for whom, and the clock skew allowed. */
+export type JwtVerifySettings = Pick<JwtSettings, 'issuer' | 'audience' | 'skewMs'>;
+
+/**
+ * Finds the public key for a token's protected header (by `kid`), as jose's `getKey` does:
+ * null when no key has that `kid`. Throwing means the keys themselves cannot be reached.
+ */
+export type KeyResolver = (
+  header: JWSHeaderParameters,
+  token: FlattenedJWSInput,
+) => Promise<KeyObject | CryptoKey | null>;
+
+/**
+ * The server's resolver: the key the local keyring holds under the `kid`. `jwk`, `jku` and
+ * `x5u` are never followed (SECURITY F3).
+ *
+ * @example
+ * ```ts
+ * const verdict = await verifyJwt(token, keyringKeys(tessera.keyring), settings, Date.now());
+ * ```
+ */
+export function keyringKeys(keyring: Keyring): KeyResolver {
+  return async (header) => {
+    const key = typeof header.kid === 'string' ? await keyring.find(header.kid) : undefined;
+    return key?.publicKey ?? null;
+  };
+}
+
+const invalid = (reason: string): JwtVerdict => ({ ok: false, code: 'INVALID_TOKEN', reason });
 
 const COMPACT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
@@ -94,31 +138,46 @@ export async function issueJwt(
 }
 
 /**
- * Verifies a Tessera JWT with `jose`: EdDSA only (`none`, HS* and RS* are refused, so a
- * public key can never be used as an HMAC secret — SECURITY F1, F2), the key chosen by `kid`
- * from the local keyring only (`jwk`, `jku`, `x5u` are never followed — F3), `typ` `at+jwt`
- * and the kind claim `bearer` (RFC 8725 3.11: no other token kind of the keyring passes), issuer
- * and audience checked, `exp`/`iat`/`jti`/`sub` required with numeric times, `iat` not in the
- * future, unknown `crit` refused (F4–F6).
+ * Verifies a Tessera bearer JWT — the one verification the server's bearer scheme and the
+ * offline middleware share, differing only in where the keys come from (`resolveKey`: the
+ * local keyring, or the JWKS the middleware fetched). Canonical base64url only; EdDSA only
+ * (`none`, HS* and RS* are refused, so a public key can never be used as an HMAC secret —
+ * SECURITY F1, F2); no `b64` header (F6); `typ` `at+jwt` and the kind claim `bearer` (RFC 8725
+ * 3.11: no other token kind of the keyring passes); issuer and audience checked;
+ * `exp`/`iat`/`jti`/`sub` required with numeric times and a numeric `sub`; `iat` not in the
+ * future; unknown `crit` refused (F4–F6); `settings.skewMs` of clock difference allowed.
+ *
+ * @example
+ * ```ts
+ * const verdict = await verifyJwt(token, keyringKeys(keyring), { issuer: 'tessera', audience: 'tessera', skewMs: 30_000 }, Date.now());
+ * if (verdict.ok) console.log(verdict.claims.sub);
+ * ```
  */
 export async function verifyJwt(
   token: string,
-  keyring: Keyring,
-  settings: JwtSettings,
+  resolveKey: KeyResolver,
+  settings: JwtVerifySettings,
   now: number,
 ): Promise<JwtVerdict> {
-  if (!COMPACT.test(token)) return { ok: false, reason: 'The token is not a compact JWT.' };
-  if (!isCanonical(token)) return { ok: false, reason: 'The token is not canonical base64url.' };
+  if (!COMPACT.test(token)) return invalid('The token is not a compact JWT.');
+  if (!isCanonical(token)) return invalid('The token is not canonical base64url.');
+  let keysUnavailable = false;
   try {
     const { payload } = await jwtVerify(
       token,
-      async (header) => {
+      async (header, input) => {
         // RFC 7797's `b64` has no place in a JWT (RFC 7797 7; SECURITY F6). jose honours it
         // only when listed in `crit` and otherwise reads past it: refuse it either way.
         if ('b64' in header) throw new errors.JWSInvalid('The b64 header parameter is not allowed.');
-        const key = typeof header.kid === 'string' ? await keyring.find(header.kid) : undefined;
+        let key: KeyObject | CryptoKey | null;
+        try {
+          key = await resolveKey(header, input);
+        } catch (error) {
+          keysUnavailable = true;
+          throw error;
+        }
         if (!key) throw new errors.JWKSNoMatchingKey();
-        return key.publicKey;
+        return key;
       },
       {
         algorithms: ['EdDSA'],
@@ -131,11 +190,13 @@ export async function verifyJwt(
       },
     );
     const { sub, jti, exp, iat, cid, ckind, scope, iat_ms: iatMs } = payload;
-    if (payload[KIND_CLAIM] !== JWT_KIND) return { ok: false, reason: 'The token is not a bearer access token.' };
+    if (payload[KIND_CLAIM] !== JWT_KIND) return invalid('The token is not a bearer access token.');
     if (typeof iat !== 'number' || iat * 1000 > now + settings.skewMs)
-      return { ok: false, reason: 'The token was issued in the future.' };
+      return invalid('The token was issued in the future.');
     if (
       typeof sub !== 'string' ||
+      // `sub` is the user's id (issueJwt): anything else was never issued here.
+      !/^\d{1,15}$/.test(sub) ||
       typeof jti !== 'string' ||
       typeof exp !== 'number' ||
       !Number.isSafeInteger(cid) ||
@@ -143,10 +204,9 @@ export async function verifyJwt(
       !Number.isSafeInteger(iatMs) ||
       Math.floor((iatMs as number) / 1000) !== iat
     ) {
-      return { ok: false, reason: 'The token claims are incomplete.' };
+      return invalid('The token claims are incomplete.');
     }
-    if (scope !== undefined && typeof scope !== 'string')
-      return { ok: false, reason: 'The scope claim must be a string.' };
+    if (scope !== undefined && typeof scope !== 'string') return invalid('The scope claim must be a string.');
     return {
       ok: true,
       claims: {
@@ -161,12 +221,15 @@ export async function verifyJwt(
       },
     };
   } catch (error) {
-    return { ok: false, reason: joseFailureReason(error) };
+    if (keysUnavailable) {
+      return { ok: false, code: 'KEYS_UNAVAILABLE', reason: 'The signing keys cannot be fetched; try again shortly.' };
+    }
+    return invalid(joseFailureReason(error));
   }
 }
 
-/** A client-facing reason for a jose verification failure (also used by offline middleware). */
-export function joseFailureReason(error: unknown): string {
+/** A client-facing reason for a jose verification failure. */
+function joseFailureReason(error: unknown): string {
   if (error instanceof errors.JWTExpired) return 'The token has expired.';
   if (error instanceof errors.JWKSNoMatchingKey) return 'The token names an unknown key.';
   if (error instanceof errors.JWSSignatureVerificationFailed) return 'The token signature is invalid.';

@@ -98,6 +98,38 @@ describeEachDatabase('middleware in local mode', (kind) => {
       expect((await call(apps[framework], '/admin', { authorization: root.header })).status).toBe(200);
     });
 
+    it('refuses a cross-site Basic POST with 403, as the server does, and lets a script without Origin through', async () => {
+      const basic = credentials.basic ?? '';
+      const server403 = await fetch(`${server.url}/v1/token`, {
+        method: 'POST',
+        headers: { authorization: basic, origin: 'https://evil.example' },
+      });
+      expect(server403.status).toBe(403);
+      const foreign = await call(
+        apps[framework],
+        '/notes',
+        { authorization: basic, origin: 'https://evil.example' },
+        'POST',
+      );
+      expect(foreign.status).toBe(403);
+      expect(foreign.body).toEqual(await server403.json());
+      const crossSite = await call(
+        apps[framework],
+        '/notes',
+        { authorization: basic, 'sec-fetch-site': 'cross-site' },
+        'POST',
+      );
+      expect(crossSite.status).toBe(403);
+      expect((await call(apps[framework], '/notes', { authorization: basic }, 'POST')).status).toBe(201);
+      expect(
+        (await call(apps[framework], '/notes', { authorization: basic, origin: apps[framework].url }, 'POST')).status,
+      ).toBe(201);
+      // A safe method is not a forgery: cached Basic credentials may read.
+      expect(
+        (await call(apps[framework], '/whoami', { authorization: basic, origin: 'https://evil.example' })).status,
+      ).toBe(200);
+    });
+
     describe('CSRF for cookie sessions', () => {
       let session: Session;
       beforeAll(async () => {

@@ -4,7 +4,7 @@ import type { OfflineVerifier } from '../../src/adapters/offline.js';
 import { createVerifier } from '../../src/adapters/verifier.js';
 import { basicHeader } from '../helpers/credentials.js';
 import { PASSWORD, startServer, type TestServer } from '../helpers/harness.js';
-import { b64url } from '../helpers/jwt.js';
+import { b64url, ed25519, forgeFrom } from '../helpers/jwt.js';
 import { type App, call, FRAMEWORKS, type Framework, jwtFor, scopedToken, startApp } from './apps.js';
 
 const MINUTE = 60_000;
@@ -55,6 +55,8 @@ describe('middleware in offline mode', () => {
     await server?.close();
   });
 
+  const serverUrl = () => server.url;
+
   describe.each(FRAMEWORKS)('%s', (framework) => {
     it('accepts a Bearer JWT with the principal the token carries', async () => {
       const response = await call(apps[framework], '/whoami', { authorization: jwt });
@@ -87,6 +89,48 @@ describe('middleware in offline mode', () => {
         expect(expired.body).toEqual({ detail: 'The token has expired.' });
       } finally {
         v.state.now -= 10 * MINUTE;
+      }
+    });
+
+    it('refuses a non-canonical base64url spelling of a valid token with 401, as the server does', async () => {
+      // 64 signature bytes leave 4 spare bits in the last character: setting one changes the
+      // text, not the bytes, so a lenient decoder would accept it (RFC 4648 3.5).
+      const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+      const respelled = `${jwt.slice(0, -1)}${alphabet[alphabet.indexOf(jwt.at(-1) ?? '') | 1]}`;
+      expect(respelled).not.toBe(jwt);
+      const refused = await call(apps[framework], '/whoami', { authorization: respelled });
+      expect(refused.status).toBe(401);
+      expect(refused.body).toEqual({ detail: 'The token is not canonical base64url.' });
+      const onServer = await fetch(`${serverUrl()}/v1/me`, { headers: { authorization: respelled } });
+      expect(onServer.status).toBe(401);
+      expect(await onServer.json()).toEqual(refused.body);
+    });
+
+    it('refuses a token signed by the server key with a b64 header with 401, as the server does (SECURITY F6)', async () => {
+      const forged = forgeFrom(
+        jwt.slice('Bearer '.length),
+        { header: { b64: true } },
+        ed25519(server.tessera.keyring.current.privateKey),
+      );
+      const refused = await call(apps[framework], '/whoami', { authorization: `Bearer ${forged}` });
+      expect(refused.status).toBe(401);
+      const onServer = await fetch(`${serverUrl()}/v1/me`, { headers: { authorization: `Bearer ${forged}` } });
+      expect(onServer.status).toBe(401);
+      expect(await onServer.json()).toEqual(refused.body);
+    });
+
+    it('allows 30 s of clock skew past exp, as the server does: 25 s past is accepted, 45 s past refused', async () => {
+      const { exp } = JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString()) as { exp: number };
+      const before = v.state.now;
+      try {
+        v.state.now = exp * 1000 + 25_000;
+        expect((await call(apps[framework], '/whoami', { authorization: jwt })).status).toBe(200);
+        v.state.now = exp * 1000 + 45_000;
+        const late = await call(apps[framework], '/whoami', { authorization: jwt });
+        expect(late.status).toBe(401);
+        expect(late.body).toEqual({ detail: 'The token has expired.' });
+      } finally {
+        v.state.now = before;
       }
     });
 

@@ -40,7 +40,7 @@ import {
   issueConjurToken,
   verifyConjurToken,
 } from '../../src/signing/conjur-token.js';
-import { issueJwt, verifyJwt } from '../../src/signing/jwt.js';
+import { issueJwt, keyringKeys, verifyJwt } from '../../src/signing/jwt.js';
 import type { Keyring, SigningKey } from '../../src/signing/keyring.js';
 import { fingerprintOf } from '../helpers/conjur.js';
 import { b64url } from '../helpers/jwt.js';
@@ -594,7 +594,7 @@ describe('signed tokens (signing/jwt.ts, signing/conjur-token.ts)', () => {
 
   it('refuses any JWT it did not sign, without throwing', async () => {
     await checkAsync('verifyJwt: arbitrary tokens', jwtShaped, 800, async (token) => {
-      const verdict = await verifyJwt(token, keyring, JWT_SETTINGS, NOW);
+      const verdict = await verifyJwt(token, keyringKeys(keyring), JWT_SETTINGS, NOW);
       expect(verdict.ok).toBe(false);
       if (!verdict.ok) expect(typeof verdict.reason).toBe('string');
     });
@@ -609,7 +609,7 @@ describe('signed tokens (signing/jwt.ts, signing/conjur-token.ts)', () => {
     });
     await checkAsync('issueJwt → verifyJwt: round trip', subject, 150, async (s) => {
       const { token, jti } = await issueJwt(keyring, JWT_SETTINGS, s, NOW);
-      const verdict = await verifyJwt(token, keyring, JWT_SETTINGS, NOW);
+      const verdict = await verifyJwt(token, keyringKeys(keyring), JWT_SETTINGS, NOW);
       expect(verdict).toEqual({
         ok: true,
         claims: expect.objectContaining({ sub: String(s.userId), jti, cid: s.credentialId, ckind: s.credentialKind }),
