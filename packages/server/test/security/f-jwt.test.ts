@@ -351,6 +351,43 @@ describeEachDatabase('SECURITY F: JWT and JWKS', (kind) => {
     for (const header of headers) await expectRefused(await forge({ header }), JSON.stringify(header));
   });
 
+  it('F7 keeps a revoked JWT refused until it expires, then drops its deny-list row on a later revocation', async () => {
+    const deniedJtis = async () =>
+      (await server.tessera.database.db.selectFrom('revoked_jtis').select('jti').orderBy('jti').execute()).map(
+        (row) => row.jti,
+      );
+    const revoke = async (token: string) => {
+      const session = await login(server, 'alice', PASSWORD);
+      const response = await api(server, 'POST', '/v1/token/revoke', { session, body: { token } });
+      expect(response.status, await response.text()).toBe(204);
+      return String(decodeParts(token).payload.jti);
+    };
+    const first = await jwtFor(alice);
+    const firstJti = await revoke(first);
+    const expiresAt = Number(decodeParts(first).payload.exp) * 1000;
+
+    // A second before exp + skew the signature check would still pass: only the row refuses
+    // the token, so a revocation made now (which expires old rows) must leave it in place.
+    server.clock.now = expiresAt + SKEW_MS - 1_000;
+    expect((await me(first)).body.detail).toBe('The token has been revoked.');
+    const second = await jwtFor(await login(server, 'alice', PASSWORD));
+    const secondJti = await revoke(second);
+    expect(await deniedJtis()).toEqual([firstJti, secondJti].sort());
+    expect((await me(first)).body.detail).toBe('The token has been revoked.');
+
+    // Past exp + skew the token is refused as expired without the row, and the next
+    // revocation deletes the row; the unexpired one stays.
+    server.clock.now = expiresAt + SKEW_MS + 1;
+    const expired = await me(first);
+    expect(expired.status).toBe(401);
+    expect(expired.body.detail).toBe('The token has expired.');
+    const third = await jwtFor(await login(server, 'alice', PASSWORD));
+    const thirdJti = await revoke(third);
+    expect(await deniedJtis()).toEqual([secondJti, thirdJti].sort());
+    expect((await me(second)).body.detail).toBe('The token has been revoked.');
+    expect((await me(third)).body.detail).toBe('The token has been revoked.');
+  });
+
   it('F7 puts a JWT on the jti deny-list at its owner’s or an admin’s request, and tells anyone else 404', async () => {
     const bob = await login(server, 'bob', PASSWORD);
     const token = await jwtFor(alice);
