@@ -6,6 +6,7 @@ import type { AuthResult } from '../src/auth/principal.js';
 import { resolveConfig } from '../src/config.js';
 import { openTessera, type Tessera } from '../src/tessera.js';
 import { cliEnv, expectOneLineRefusal, runCli } from './helpers/cli.js';
+import { basicHeader } from './helpers/credentials.js';
 import {
   type DatabaseKind,
   describeEachDatabase,
@@ -94,9 +95,7 @@ describeEachDatabase('tessera token and keys commands', (kind: DatabaseKind) => 
         const viaToken = principalOf(await authenticate(tessera, `token ${one.api_key}:${latest}`));
         expect(viaToken.user.username).toBe('alice');
         expect(viaToken.credential.kind).toBe('api-key');
-        const viaBasic = principalOf(
-          await authenticate(tessera, `Basic ${Buffer.from(`${one.api_key}:${latest}`).toString('base64')}`),
-        );
+        const viaBasic = principalOf(await authenticate(tessera, basicHeader(one.api_key, latest)));
         expect(viaBasic.user.username).toBe('alice');
         for (const old of [one.api_secret, two.api_secret]) {
           const refused = await authenticate(tessera, `token ${one.api_key}:${old}`);
