@@ -78,3 +78,44 @@ export function nativeCalls(current: () => TestServer) {
 
   return { create, made, meOf, meStatus, personalRows };
 }
+
+/**
+ * Buying JWTs through `POST /v1/token` and presenting them to `GET /v1/me`, against whichever
+ * server `current` returns (each test starts its own).
+ */
+export function bearerCalls(current: () => TestServer) {
+  /** `POST /v1/token` with these request headers (a cookie session brings its CSRF header). */
+  const buy = (as: Session | Record<string, string>) =>
+    'cookie' in as
+      ? api(current(), 'POST', '/v1/token', { session: as as Session })
+      : api(current(), 'POST', '/v1/token', { headers: as as Record<string, string> });
+
+  /** A JWT bought with this credential; fails the test on anything but 200. */
+  const jwtFor = async (as: Session | Record<string, string>): Promise<string> => {
+    const response = await buy(as);
+    const text = await response.text();
+    expect(response.status, text).toBe(200);
+    return (JSON.parse(text) as { access_token: string }).access_token;
+  };
+
+  /** `GET /v1/me` with `Authorization: Bearer <token>`. */
+  const me = async (token: string) => {
+    const response = await fetch(`${current().url}/v1/me`, { headers: bearer(token) });
+    const text = await response.text();
+    return {
+      status: response.status,
+      challenge: response.headers.get('www-authenticate'),
+      body: JSON.parse(text) as Me & { detail?: string },
+    };
+  };
+
+  /** Asserts the token is refused with a 401 that names the Bearer scheme; returns its detail. */
+  const expectRefused = async (token: string, label: string): Promise<string | undefined> => {
+    const response = await me(token);
+    expect(response.status, label).toBe(401);
+    expect(response.challenge, label).toMatch(/(^|, )Bearer realm="tessera"/);
+    return response.body.detail;
+  };
+
+  return { buy, jwtFor, me, expectRefused };
+}

@@ -12,6 +12,7 @@ import {
   type TestServer,
 } from '../helpers/harness.js';
 import { b64url, decodeParts, ed25519, forgeFrom, hs256, type JwsChanges, type Signer } from '../helpers/jwt.js';
+import { bearerCalls } from '../helpers/native-api.js';
 import { api } from '../helpers/requests.js';
 
 /** SECURITY F (JWT / JWKS): each test is named by the requirement it proves. */
@@ -19,12 +20,6 @@ import { api } from '../helpers/requests.js';
 const TTL_SECONDS = 300;
 const SKEW_MS = 30_000;
 const INVALID_TOKEN = /^Bearer realm="tessera", error="invalid_token"$/;
-
-interface Me {
-  user: { id: number; username: string };
-  credential: { kind: string; id: number };
-  scopes: string[] | null;
-}
 
 interface Jwk {
   kty: string;
@@ -51,32 +46,7 @@ describeEachDatabase('SECURITY F: JWT and JWKS', (kind) => {
   });
   afterEach(() => server.close());
 
-  /** A JWT bought with a session through `POST /v1/token`; fails the test on anything but 200. */
-  const jwtFor = async (session: Session): Promise<string> => {
-    const response = await api(server, 'POST', '/v1/token', { session });
-    const text = await response.text();
-    expect(response.status, text).toBe(200);
-    return (JSON.parse(text) as { access_token: string }).access_token;
-  };
-
-  /** `GET /v1/me` with `Authorization: Bearer <token>`. */
-  const me = async (token: string) => {
-    const response = await fetch(`${server.url}/v1/me`, { headers: { authorization: `Bearer ${token}` } });
-    const text = await response.text();
-    return {
-      status: response.status,
-      challenge: response.headers.get('www-authenticate'),
-      body: JSON.parse(text) as Me & { detail?: string },
-    };
-  };
-
-  /** Asserts the token is refused with a 401 that names the Bearer scheme; returns its detail. */
-  const expectRefused = async (token: string, label: string): Promise<string | undefined> => {
-    const response = await me(token);
-    expect(response.status, label).toBe(401);
-    expect(response.challenge, label).toMatch(/(^|, )Bearer realm="tessera"/);
-    return response.body.detail;
-  };
+  const { jwtFor, me, expectRefused } = bearerCalls(() => server);
 
   const keyring = () => server.tessera.keyring;
   const jwks = async () => {
