@@ -1,15 +1,8 @@
 import { createHash } from 'node:crypto';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import {
-  describeEachDatabase,
-  login,
-  PASSWORD,
-  type Session,
-  startServer,
-  type TestServer,
-} from './helpers/harness.js';
+import { describeEachDatabase, PASSWORD, type Session, type TestServer } from './helpers/harness.js';
 import { b64url, decodeParts, joseEntryUrl, runNodeModule } from './helpers/jwt.js';
-import { bearerCalls } from './helpers/native-api.js';
+import { bearerCalls, threeUsers } from './helpers/native-api.js';
 import { api, sessionRows } from './helpers/requests.js';
 
 const TTL_SECONDS = 300;
@@ -29,12 +22,7 @@ describeEachDatabase('bearer JWTs (POST /v1/token, Authorization: Bearer <jwt>, 
   const ALICE_ID = 2;
 
   beforeEach(async () => {
-    server = await startServer(kind);
-    await server.createUser('admin', PASSWORD, { admin: true });
-    await server.createUser('alice', PASSWORD);
-    await server.createUser('bob', PASSWORD);
-    admin = await login(server, 'admin', PASSWORD);
-    alice = await login(server, 'alice', PASSWORD);
+    ({ server, admin, alice } = await threeUsers(kind));
   });
   afterEach(() => server.close());
 

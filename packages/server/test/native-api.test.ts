@@ -39,7 +39,7 @@ describeEachDatabase('native API (/v1)', (kind) => {
   const BOB_ID = 3;
 
   beforeEach(async () => {
-    ({ server, admin, alice } = await threeUsers(kind));
+    ({ server, admin, alice } = await threeUsers(kind, { aliceEmail: 'alice@example.com' }));
   });
   afterEach(() => server.close());
 

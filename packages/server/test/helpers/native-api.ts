@@ -24,11 +24,17 @@ export interface Me {
 
 export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
-/** A fresh server with `admin` (id 1), `alice` (id 2, with an email) and `bob` (id 3); admin and alice logged in. */
-export async function threeUsers(kind: DatabaseKind): Promise<{ server: TestServer; admin: Session; alice: Session }> {
+/**
+ * A fresh server with `admin` (id 1), `alice` (id 2) and `bob` (id 3), all with {@link PASSWORD};
+ * admin and alice logged in.
+ */
+export async function threeUsers(
+  kind: DatabaseKind,
+  options: { aliceEmail?: string } = {},
+): Promise<{ server: TestServer; admin: Session; alice: Session }> {
   const server = await startServer(kind);
   await server.createUser('admin', PASSWORD, { admin: true });
-  await server.createUser('alice', PASSWORD, { email: 'alice@example.com' });
+  await server.createUser('alice', PASSWORD, options.aliceEmail === undefined ? {} : { email: options.aliceEmail });
   await server.createUser('bob', PASSWORD);
   return { server, admin: await login(server, 'admin', PASSWORD), alice: await login(server, 'alice', PASSWORD) };
 }

@@ -51,7 +51,7 @@ describeEachDatabase('SECURITY E: opaque tokens and API keys', (kind) => {
   const BOB_ID = 3;
 
   beforeEach(async () => {
-    ({ server, admin, alice } = await threeUsers(kind));
+    ({ server, admin, alice } = await threeUsers(kind, { aliceEmail: 'alice@example.com' }));
   });
   afterEach(() => server.close());
 

@@ -12,7 +12,7 @@ import {
   type TestServer,
 } from '../helpers/harness.js';
 import { b64url, decodeParts, ed25519, forgeFrom, hs256, type JwsChanges, type Signer } from '../helpers/jwt.js';
-import { bearerCalls } from '../helpers/native-api.js';
+import { bearerCalls, threeUsers } from '../helpers/native-api.js';
 import { api } from '../helpers/requests.js';
 
 /** SECURITY F (JWT / JWKS): each test is named by the requirement it proves. */
@@ -37,12 +37,7 @@ describeEachDatabase('SECURITY F: JWT and JWKS', (kind) => {
   const ALICE_ID = 2;
 
   beforeEach(async () => {
-    server = await startServer(kind);
-    await server.createUser('admin', PASSWORD, { admin: true });
-    await server.createUser('alice', PASSWORD);
-    await server.createUser('bob', PASSWORD);
-    admin = await login(server, 'admin', PASSWORD);
-    alice = await login(server, 'alice', PASSWORD);
+    ({ server, admin, alice } = await threeUsers(kind));
   });
   afterEach(() => server.close());
 
