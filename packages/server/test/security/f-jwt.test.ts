@@ -353,6 +353,30 @@ describeEachDatabase('SECURITY F: JWT and JWKS', (kind) => {
     expect((await me(third)).body.detail).toBe('The token has been revoked.');
   });
 
+  it('F7 drains a backlog of expired deny-list rows a bounded batch per revocation, never a live one', async () => {
+    const { db } = server.tessera.database;
+    const past = server.clock.now - SKEW_MS - 1;
+    // As an earlier release left the table: rows never deleted, long past their token's expiry.
+    const backlog = Array.from({ length: 250 }, (_, i) => ({ jti: `old-${i}`, expires_at: past - i }));
+    await db.insertInto('revoked_jtis').values(backlog).execute();
+    const count = async () =>
+      Number((await db.selectFrom('revoked_jtis').select(db.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+
+    const revoke = async () => {
+      const token = await jwtFor(alice);
+      const response = await api(server, 'POST', '/v1/token/revoke', { session: alice, body: { token } });
+      expect(response.status).toBe(204);
+      return token;
+    };
+    const live = await revoke();
+    expect(await count()).toBe(151);
+    await revoke();
+    expect(await count()).toBe(52);
+    await revoke();
+    expect(await count()).toBe(3);
+    expect((await me(live)).body.detail).toBe('The token has been revoked.');
+  });
+
   it('F7 puts a JWT on the jti deny-list at its owner’s or an admin’s request, and tells anyone else 404', async () => {
     const bob = await login(server, 'bob', PASSWORD);
     const token = await jwtFor(alice);
