@@ -5,6 +5,7 @@ import { type Clock, systemClock } from './clock.js';
 import type { TesseraConfig } from './config.js';
 import { CredentialStore } from './credentials/credential-store.js';
 import { CredentialIssuer } from './credentials/issuer.js';
+import { JtiDenyList } from './credentials/jti-deny-list.js';
 import { RevocationEvents } from './credentials/revocation-events.js';
 import { bindMasterKey, databaseKeyOwner } from './crypto/key-binding.js';
 import {
@@ -51,6 +52,8 @@ export interface Tessera {
   readonly sessionScheme: SessionScheme;
   readonly keyring: Keyring;
   readonly jwtScheme: BearerJwtScheme;
+  /** JWT ids revoked before their expiry (SECURITY F7). */
+  readonly jtiDenyList: JtiDenyList;
   readonly passwordLogin: PasswordLogin;
   /** Login attempt counters, for credentials checked outside {@link PasswordLogin} (Conjur API keys). */
   readonly throttle: LoginThrottle;
@@ -136,7 +139,8 @@ export async function openTessera(config: TesseraConfig, options: OpenOptions = 
     throw error;
   }
   const signed = { skewMs: config.clockSkewMs, cacheEntries: config.tokenCacheEntries };
-  const jwtScheme = new BearerJwtScheme(database, keyring, clock, { ...config.jwt, ...signed }, events);
+  const jtiDenyList = new JtiDenyList(database, clock, config.clockSkewMs);
+  const jwtScheme = new BearerJwtScheme(database, keyring, clock, { ...config.jwt, ...signed }, events, jtiDenyList);
   const sessionScheme = new SessionScheme(sessions, config.session.cookieName);
   const authenticator = new Authenticator([
     new DrfTokenScheme(credentials),
@@ -170,6 +174,7 @@ export async function openTessera(config: TesseraConfig, options: OpenOptions = 
     sessionScheme,
     keyring,
     jwtScheme,
+    jtiDenyList,
     passwordLogin,
     throttle,
     authenticator,

@@ -1,14 +1,8 @@
 import { createHash } from 'node:crypto';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import {
-  describeEachDatabase,
-  login,
-  PASSWORD,
-  type Session,
-  startServer,
-  type TestServer,
-} from './helpers/harness.js';
+import { describeEachDatabase, PASSWORD, type Session, type TestServer } from './helpers/harness.js';
 import { b64url, decodeParts, joseEntryUrl, runNodeModule } from './helpers/jwt.js';
+import { bearerCalls, threeUsers } from './helpers/native-api.js';
 import { api, sessionRows } from './helpers/requests.js';
 
 const TTL_SECONDS = 300;
@@ -20,12 +14,6 @@ interface TokenResponse {
   expires_in: number;
 }
 
-interface Me {
-  user: { id: number; username: string };
-  credential: { kind: string; id: number };
-  scopes: string[] | null;
-}
-
 describeEachDatabase('bearer JWTs (POST /v1/token, Authorization: Bearer <jwt>, JWKS)', (kind) => {
   let server: TestServer;
   let admin: Session;
@@ -34,47 +22,11 @@ describeEachDatabase('bearer JWTs (POST /v1/token, Authorization: Bearer <jwt>, 
   const ALICE_ID = 2;
 
   beforeEach(async () => {
-    server = await startServer(kind);
-    await server.createUser('admin', PASSWORD, { admin: true });
-    await server.createUser('alice', PASSWORD);
-    await server.createUser('bob', PASSWORD);
-    admin = await login(server, 'admin', PASSWORD);
-    alice = await login(server, 'alice', PASSWORD);
+    ({ server, admin, alice } = await threeUsers(kind));
   });
   afterEach(() => server.close());
 
-  /** `POST /v1/token` with these request headers (a cookie session brings its CSRF header). */
-  const buy = (as: Session | Record<string, string>) =>
-    'cookie' in as
-      ? api(server, 'POST', '/v1/token', { session: as as Session })
-      : api(server, 'POST', '/v1/token', { headers: as as Record<string, string> });
-
-  /** A JWT bought with this credential; fails the test on anything but 200. */
-  const jwtFor = async (as: Session | Record<string, string>): Promise<string> => {
-    const response = await buy(as);
-    const text = await response.text();
-    expect(response.status, text).toBe(200);
-    return (JSON.parse(text) as TokenResponse).access_token;
-  };
-
-  /** `GET /v1/me` with `Authorization: Bearer <token>`. */
-  const me = async (token: string) => {
-    const response = await fetch(`${server.url}/v1/me`, { headers: { authorization: `Bearer ${token}` } });
-    const text = await response.text();
-    return {
-      status: response.status,
-      challenge: response.headers.get('www-authenticate'),
-      body: JSON.parse(text) as Me & { detail?: string },
-    };
-  };
-
-  /** Asserts the token is refused with a 401 that names the Bearer scheme; returns its detail. */
-  const expectRefused = async (token: string, label: string): Promise<string | undefined> => {
-    const response = await me(token);
-    expect(response.status, label).toBe(401);
-    expect(response.challenge, label).toMatch(/(^|, )Bearer realm="tessera"/);
-    return response.body.detail;
-  };
+  const { buy, jwtFor, me, expectRefused } = bearerCalls(() => server);
 
   const keyring = () => server.tessera.keyring;
   it('exchanges a session, a DRF token, a Frappe key pair, a Conjur token and a personal token for an EdDSA JWT', async () => {

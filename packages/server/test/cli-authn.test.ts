@@ -4,24 +4,13 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../src/config.js';
 import { openTessera } from '../src/tessera.js';
-import { type CliResult, cliEnv, runCli, stderrLines } from './helpers/cli.js';
+import { cliEnv, expectOneLineRefusal, runCli } from './helpers/cli.js';
 import { apiKeyOf, CONJUR_API_KEY_SHAPE, withAuthorization } from './helpers/conjur.js';
 import { freshDatabase, PASSWORD, startServer, TEST_MASTER_KEY, type TestServer } from './helpers/harness.js';
 
 /** Each test runs CLI processes; on a loaded machine each takes seconds. */
 const CLI_TIMEOUT = 120_000;
 const HEADER_LINE = /^Authorization: Token token="([A-Za-z0-9+/]+={0,2})"\n$/;
-
-/** A refusal: exit status 1, nothing on stdout, exactly one `tessera: …` line on stderr. */
-function expectOneLineRefusal(result: CliResult, reason: RegExp): void {
-  expect(result.code, result.stderr).toBe(1);
-  expect(result.stdout).toBe('');
-  expect(result.stderr.endsWith('\n')).toBe(true);
-  const lines = stderrLines(result);
-  expect(lines).toHaveLength(1);
-  expect(lines[0]).toMatch(/^tessera: /);
-  expect(lines[0]).toMatch(reason);
-}
 
 describe('tessera authn against a running server', () => {
   let server: TestServer;

@@ -5,7 +5,8 @@ import { afterEach, beforeEach, expect, it } from 'vitest';
 import type { AuthResult } from '../src/auth/principal.js';
 import { resolveConfig } from '../src/config.js';
 import { openTessera, type Tessera } from '../src/tessera.js';
-import { type CliResult, cliEnv, runCli, stderrLines } from './helpers/cli.js';
+import { cliEnv, expectOneLineRefusal, runCli } from './helpers/cli.js';
+import { basicHeader } from './helpers/credentials.js';
 import {
   type DatabaseKind,
   describeEachDatabase,
@@ -18,17 +19,6 @@ const TOKEN = /^tsr_[A-Za-z0-9_-]{40}$/;
 const DAY = 86_400_000;
 /** Each test runs several CLI processes; on a loaded machine each takes seconds. */
 const CLI_TIMEOUT = 120_000;
-
-/** A refusal: exit status 1, nothing on stdout, exactly one `tessera: …` line on stderr. */
-function expectOneLineRefusal(result: CliResult, reason: RegExp): void {
-  expect(result.code, result.stderr).toBe(1);
-  expect(result.stdout).toBe('');
-  expect(result.stderr.endsWith('\n')).toBe(true);
-  const lines = stderrLines(result);
-  expect(lines, result.stderr).toHaveLength(1);
-  expect(lines[0]).toMatch(/^tessera: /);
-  expect(lines[0]).toMatch(reason);
-}
 
 /** Asserts a successful authentication and returns its principal. */
 function principalOf(result: AuthResult) {
@@ -105,9 +95,7 @@ describeEachDatabase('tessera token and keys commands', (kind: DatabaseKind) => 
         const viaToken = principalOf(await authenticate(tessera, `token ${one.api_key}:${latest}`));
         expect(viaToken.user.username).toBe('alice');
         expect(viaToken.credential.kind).toBe('api-key');
-        const viaBasic = principalOf(
-          await authenticate(tessera, `Basic ${Buffer.from(`${one.api_key}:${latest}`).toString('base64')}`),
-        );
+        const viaBasic = principalOf(await authenticate(tessera, basicHeader(one.api_key, latest)));
         expect(viaBasic.user.username).toBe('alice');
         for (const old of [one.api_secret, two.api_secret]) {
           const refused = await authenticate(tessera, `token ${one.api_key}:${old}`);

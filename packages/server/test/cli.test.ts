@@ -16,7 +16,7 @@ import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, inject, it, vi } from 'vitest';
 import { resolveConfig } from '../src/config.js';
 import { openTessera, type Tessera } from '../src/tessera.js';
-import { type CliResult, cliEnv, runCli, type ServeProcess, startServe, stderrLines } from './helpers/cli.js';
+import { type CliResult, cliEnv, expectOneLineRefusal, runCli, type ServeProcess, startServe } from './helpers/cli.js';
 import {
   type DatabaseKind,
   describeEachDatabase,
@@ -27,18 +27,6 @@ import {
 
 // Tests here spawn several real node processes each; on a loaded machine that is slow, not stuck.
 vi.setConfig({ testTimeout: 120_000 });
-
-/** A refusal: non-zero exit, nothing on stdout, exactly one `tessera: …` line on stderr. */
-function expectOneLineRefusal(result: CliResult, reason: RegExp): void {
-  expect(result.code, result.stderr).not.toBe(0);
-  expect(result.code).not.toBeNull();
-  expect(result.stdout).toBe('');
-  expect(result.stderr.endsWith('\n')).toBe(true);
-  const lines = stderrLines(result);
-  expect(lines, result.stderr).toHaveLength(1);
-  expect(lines[0]).toMatch(/^tessera: /);
-  expect(lines[0]).toMatch(reason);
-}
 
 /** Success: exit status 0 and nothing on stderr (shown when it fails). */
 function expectSuccess(result: CliResult): void {

@@ -129,7 +129,7 @@ describeEachDatabase('frappe dialect (seed 003)', (kind) => {
 
   it("authenticates seed 003's `Basic base64(<api_key>:<api_secret>)` header", async () => {
     const { api_key, api_secret } = await keysFor('alice');
-    const response = await loggedUser(`Basic ${Buffer.from(`${api_key}:${api_secret}`).toString('base64')}`);
+    const response = await loggedUser(basicHeader(api_key, api_secret));
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ message: 'alice' });
   });

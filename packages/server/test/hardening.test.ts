@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, expect, it } from 'vitest';
+import { basicHeader } from './helpers/credentials.js';
 import { describeEachDatabase, login, PASSWORD, startServer, type TestServer } from './helpers/harness.js';
 
 const ALICE_PASSWORD = `${PASSWORD} alice`;
@@ -74,7 +75,7 @@ describeEachDatabase('hardening found in review', (kind) => {
   });
 
   it('refuses a cross-site unsafe request carried by Basic credentials, as a browser would replay them', async () => {
-    const basic = `Basic ${Buffer.from(`alice:${ALICE_PASSWORD}`).toString('base64')}`;
+    const basic = basicHeader('alice', ALICE_PASSWORD);
     const body = JSON.stringify({ name: 'x' });
     const headers = { authorization: basic, 'content-type': 'application/json' };
     const crossSite = await call('/v1/credentials', {

@@ -1,10 +1,9 @@
 import { afterEach, beforeEach, expect, it } from 'vitest';
+import { base64 as b64 } from './helpers/credentials.js';
 import { describeEachDatabase, login, PASSWORD, startServer, type TestServer } from './helpers/harness.js';
 import { sendRawRequest } from './helpers/raw-socket.js';
 import { api } from './helpers/requests.js';
 import { BASE64URL, HEX, PRINTABLE, SeededRandom } from './helpers/seeded-random.js';
-
-const b64 = (text: string | Buffer) => Buffer.from(text).toString('base64');
 
 const BAD_BASE64 = 'Invalid basic header. Credentials not correctly base64 encoded.';
 const CONTROL = 'Invalid basic header. Credentials contain control characters.';

@@ -93,6 +93,7 @@ describe.skipIf(!inject('postgresUrl'))('two instances on one PostgreSQL databas
         '005-credentials-valid-after',
         '006-username-identity',
         '007-meta',
+        '008-jti-expiry',
       ]);
     } finally {
       await client.end();

@@ -1,13 +1,8 @@
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { digestSecret } from '../src/crypto/secrets.js';
-import {
-  describeEachDatabase,
-  login,
-  PASSWORD,
-  type Session,
-  startServer,
-  type TestServer,
-} from './helpers/harness.js';
+import { basicHeader } from './helpers/credentials.js';
+import { describeEachDatabase, PASSWORD, type Session, type TestServer } from './helpers/harness.js';
+import { bearer, type Credential, nativeCalls, threeUsers } from './helpers/native-api.js';
 import { api } from './helpers/requests.js';
 
 const TOKEN = /^tsr_[A-Za-z0-9_-]{40}$/;
@@ -35,23 +30,6 @@ const SERVED_PATHS = [
 ];
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
 
-interface Credential {
-  id: number;
-  kind: string;
-  name: string | null;
-  prefix: string | null;
-  scopes: string[] | null;
-  created_at: string;
-  last_used_at: string | null;
-  expires_at: string | null;
-  token?: string;
-}
-
-const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
-const basic = (username: string, password: string) => ({
-  authorization: `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`,
-});
-
 describeEachDatabase('native API (/v1)', (kind) => {
   let server: TestServer;
   let admin: Session;
@@ -61,53 +39,11 @@ describeEachDatabase('native API (/v1)', (kind) => {
   const BOB_ID = 3;
 
   beforeEach(async () => {
-    server = await startServer(kind);
-    await server.createUser('admin', PASSWORD, { admin: true });
-    await server.createUser('alice', PASSWORD, { email: 'alice@example.com' });
-    await server.createUser('bob', PASSWORD);
-    admin = await login(server, 'admin', PASSWORD);
-    alice = await login(server, 'alice', PASSWORD);
+    ({ server, admin, alice } = await threeUsers(kind, { aliceEmail: 'alice@example.com' }));
   });
   afterEach(() => server.close());
 
-  /** `POST /v1/credentials` as a session (with its CSRF token) or with an Authorization header. */
-  const create = (as: Session | Record<string, string>, body: Record<string, unknown>) =>
-    'cookie' in as
-      ? api(server, 'POST', '/v1/credentials', { session: as as Session, body })
-      : api(server, 'POST', '/v1/credentials', { headers: as as Record<string, string>, body });
-
-  /** Makes a token and returns it with its listing fields; fails the test on anything but 201. */
-  const made = async (as: Session | Record<string, string>, body: Record<string, unknown>) => {
-    const response = await create(as, body);
-    const text = await response.text();
-    expect(response.status, text).toBe(201);
-    return JSON.parse(text) as Credential & { token: string };
-  };
-
-  /** `GET /v1/me` with these headers, expecting a 200. */
-  const meOf = async (headers: Record<string, string>) => {
-    const response = await fetch(`${server.url}/v1/me`, { headers });
-    expect(response.status).toBe(200);
-    return (await response.json()) as {
-      user: { id: number; username: string };
-      credential: { kind: string; id: number };
-      scopes: string[] | null;
-    };
-  };
-
-  const meStatus = async (headers: Record<string, string>) => {
-    const response = await fetch(`${server.url}/v1/me`, { headers });
-    await response.arrayBuffer();
-    return response.status;
-  };
-
-  const personalRows = (userId: number) =>
-    server.tessera.database.db
-      .selectFrom('credentials')
-      .selectAll()
-      .where('user_id', '=', userId)
-      .where('kind', '=', 'personal')
-      .execute();
+  const { create, made, meOf, meStatus, personalRows } = nativeCalls(() => server);
 
   it('answers GET /v1/me with the user, the credential kind and the scopes, for each kind of credential', async () => {
     const token = await made(alice, { name: 'laptop', scopes: ['read', 'credentials'] });
@@ -117,7 +53,7 @@ describeEachDatabase('native API (/v1)', (kind) => {
 
     const cases: Array<[string, Record<string, string>, string, string[] | null]> = [
       ['a session cookie', { cookie: alice.cookie }, 'session', null],
-      ['HTTP Basic', basic('alice', PASSWORD), 'password', null],
+      ['HTTP Basic', { authorization: basicHeader('alice', PASSWORD) }, 'password', null],
       ['a personal token', bearer(token.token), 'personal', ['credentials', 'read']],
       ['a DRF token', { authorization: `Token ${drfKey}` }, 'drf', null],
       ['a Frappe key pair', { authorization: `token ${apiKey}:${apiSecret}` }, 'api-key', null],
@@ -194,7 +130,7 @@ describeEachDatabase('native API (/v1)', (kind) => {
   });
 
   it('makes tokens through HTTP Basic and through a personal token too, each a new secret', async () => {
-    const viaBasic = await made(basic('alice', PASSWORD), { name: 'from basic' });
+    const viaBasic = await made({ authorization: basicHeader('alice', PASSWORD) }, { name: 'from basic' });
     const viaToken = await made(bearer(viaBasic.token), { name: 'from token' });
     expect(viaToken.token).not.toBe(viaBasic.token);
     expect(viaToken.id).not.toBe(viaBasic.id);
@@ -227,7 +163,7 @@ describeEachDatabase('native API (/v1)', (kind) => {
   });
 
   it("answers a non-admin deleting another user's credential with the 404 of a missing one, and keeps it", async () => {
-    const bobs = await made(basic('bob', PASSWORD), { name: 'bob laptop' });
+    const bobs = await made({ authorization: basicHeader('bob', PASSWORD) }, { name: 'bob laptop' });
     const theirs = await api(server, 'DELETE', `/v1/credentials/${bobs.id}`, { session: alice });
     const missing = await api(server, 'DELETE', '/v1/credentials/987654', { session: alice });
     expect(theirs.status).toBe(404);

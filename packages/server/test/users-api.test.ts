@@ -1,12 +1,6 @@
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import {
-  describeEachDatabase,
-  login,
-  PASSWORD,
-  type Session,
-  startServer,
-  type TestServer,
-} from './helpers/harness.js';
+import { describeEachDatabase, login, PASSWORD, type Session, type TestServer } from './helpers/harness.js';
+import { threeUsers } from './helpers/native-api.js';
 import { api, sessionRows, whoamiStatus } from './helpers/requests.js';
 
 const FORBIDDEN = { detail: 'You do not have permission to perform this action.' };
@@ -23,12 +17,7 @@ describeEachDatabase('users API', (kind) => {
   const BOB_ID = 3;
 
   beforeEach(async () => {
-    server = await startServer(kind);
-    await server.createUser('admin', PASSWORD, { admin: true });
-    await server.createUser('alice', PASSWORD);
-    await server.createUser('bob', PASSWORD);
-    admin = await login(server, 'admin', PASSWORD);
-    alice = await login(server, 'alice', PASSWORD);
+    ({ server, admin, alice } = await threeUsers(kind));
   });
   afterEach(() => server.close());
 

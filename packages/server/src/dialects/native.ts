@@ -162,11 +162,7 @@ async function revokeToken(ctx: RequestContext): Promise<Reply> {
   );
   if (!verdict.ok) throw new HttpError(400, { token: [verdict.reason] });
   if (verdict.claims.sub !== String(principal.user.id) && !isAdmin(principal.user)) throw detail(404, 'Not found.');
-  await tessera.database.db
-    .insertInto('revoked_jtis')
-    .values({ jti: verdict.claims.jti, expires_at: verdict.claims.exp * 1000 })
-    .onConflict((oc) => oc.column('jti').doNothing())
-    .execute();
+  await tessera.jtiDenyList.deny(verdict.claims.jti, verdict.claims.exp * 1000);
   tessera.events.jtiDenied(verdict.claims.jti);
   await tessera.audit.record('credential.revoked', {
     actorId: principal.user.id,

@@ -1,5 +1,6 @@
 import { type AuthResult, authFailure, type Principal } from '../auth/principal.js';
 import type { Clock } from '../clock.js';
+import type { JtiDenyList } from '../credentials/jti-deny-list.js';
 import type { RevocationEvents } from '../credentials/revocation-events.js';
 import { type JwtSettings, keyringKeys, looksLikeJwt, verifyJwt } from '../signing/jwt.js';
 import type { Keyring } from '../signing/keyring.js';
@@ -46,6 +47,7 @@ export class BearerJwtScheme implements HeaderScheme {
     private readonly clock: Clock,
     private readonly settings: JwtSettings & { cacheEntries: number },
     events: RevocationEvents,
+    private readonly denyList: JtiDenyList,
   ) {
     this.#cache = new VerifiedCache(settings.cacheEntries);
     events.onCredentialRevoked((id) => this.#cache.forget((v) => v.token.sourceId === id));
@@ -120,7 +122,6 @@ export class BearerJwtScheme implements HeaderScheme {
       if (!source || (source.expires_at !== null && source.expires_at <= now)) return undefined;
       if (Math.floor(source.created_at / 1000) > iat) return undefined;
     }
-    const denied = await db.selectFrom('revoked_jtis').select('jti').where('jti', '=', jti).executeTakeFirst();
-    return denied ? undefined : userFromRow(row);
+    return (await this.denyList.isDenied(jti)) ? undefined : userFromRow(row);
   }
 }

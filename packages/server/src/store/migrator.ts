@@ -7,6 +7,7 @@ import * as auditIndexes from './migrations/004-audit-indexes.js';
 import * as credentialsValidAfter from './migrations/005-credentials-valid-after.js';
 import * as usernameIdentity from './migrations/006-username-identity.js';
 import * as meta from './migrations/007-meta.js';
+import * as jtiExpiry from './migrations/008-jti-expiry.js';
 
 interface TesseraMigration {
   up(db: Kysely<unknown>, kind: DatabaseKind): Promise<void>;
@@ -21,6 +22,7 @@ const MIGRATIONS: Record<string, TesseraMigration> = {
   '005-credentials-valid-after': credentialsValidAfter,
   '006-username-identity': usernameIdentity,
   '007-meta': meta,
+  '008-jti-expiry': jtiExpiry,
 };
 
 class BuiltInMigrations implements MigrationProvider {

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
 import { runCli as runCliInProcess } from '../../src/cli/program.js';
 
 /** The built CLI (the Vitest global setup compiles `dist/` before any test runs). */
@@ -214,6 +215,17 @@ export function startServe(
 /** Asserts-friendly view of a failed command: its stderr lines (without the final newline). */
 export function stderrLines(result: CliResult): string[] {
   return result.stderr.replace(/\n$/, '').split('\n');
+}
+
+/** A refusal: exit status 1, nothing on stdout, exactly one `tessera: …` line on stderr. */
+export function expectOneLineRefusal(result: CliResult, reason: RegExp): void {
+  expect(result.code, result.stderr).toBe(1);
+  expect(result.stdout).toBe('');
+  expect(result.stderr.endsWith('\n')).toBe(true);
+  const lines = stderrLines(result);
+  expect(lines, result.stderr).toHaveLength(1);
+  expect(lines[0]).toMatch(/^tessera: /);
+  expect(lines[0]).toMatch(reason);
 }
 
 /** A long-running CLI command (such as `audit tail --follow`) that a test reads and stops. */

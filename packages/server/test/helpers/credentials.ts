@@ -1,6 +1,11 @@
 import type { TestServer } from './harness.js';
 import { type ProcessResult, runProcess } from './process.js';
 
+/** Standard base64 of text (as UTF-8) or bytes, for hand-built headers. */
+export function base64(value: string | Buffer): string {
+  return Buffer.from(value).toString('base64');
+}
+
 /** `Basic base64(left:right)`, the left and right sides encoded as UTF-8 (RFC 7617 `charset="UTF-8"`). */
 export function basicHeader(left: string, right: string): string {
   return `Basic ${Buffer.from(`${left}:${right}`, 'utf8').toString('base64')}`;

@@ -16,7 +16,6 @@ import {
 import { auditRows, basicHeader, columnsContaining, credentialRows } from '../helpers/credentials.js';
 import {
   describeEachDatabase,
-  login,
   PASSWORD,
   type Session,
   startServer,
@@ -24,6 +23,7 @@ import {
   type TestServer,
 } from '../helpers/harness.js';
 import { decodeParts } from '../helpers/jwt.js';
+import { bearer, type Credential, nativeCalls, threeUsers } from '../helpers/native-api.js';
 import { api } from '../helpers/requests.js';
 
 /** SECURITY E (opaque tokens and API keys): each test is named by the requirement it proves. */
@@ -31,26 +31,6 @@ import { api } from '../helpers/requests.js';
 const GENERATE_KEYS = '/api/method/frappe.core.doctype.user.user.generate_keys';
 const LOGGED_USER = '/api/method/frappe.auth.get_logged_user';
 const NO_CREDENTIALS = 'Authentication credentials were not provided.';
-
-interface Credential {
-  id: number;
-  kind: string;
-  name: string | null;
-  prefix: string | null;
-  scopes: string[] | null;
-  created_at: string;
-  last_used_at: string | null;
-  expires_at: string | null;
-  token?: string;
-}
-
-interface Me {
-  user: { id: number; username: string };
-  credential: { kind: string; id: number };
-  scopes: string[] | null;
-}
-
-const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
 /** Asserts the answer every refused header credential gets: 401, a JSON detail, a challenge. */
 async function expectRefused(response: Response, label: string, detail?: string): Promise<void> {
@@ -71,50 +51,11 @@ describeEachDatabase('SECURITY E: opaque tokens and API keys', (kind) => {
   const BOB_ID = 3;
 
   beforeEach(async () => {
-    server = await startServer(kind);
-    await server.createUser('admin', PASSWORD, { admin: true });
-    await server.createUser('alice', PASSWORD, { email: 'alice@example.com' });
-    await server.createUser('bob', PASSWORD);
-    admin = await login(server, 'admin', PASSWORD);
-    alice = await login(server, 'alice', PASSWORD);
+    ({ server, admin, alice } = await threeUsers(kind, { aliceEmail: 'alice@example.com' }));
   });
   afterEach(() => server.close());
 
-  /** `POST /v1/credentials` as a session (with its CSRF token) or with an Authorization header. */
-  const create = (as: Session | Record<string, string>, body: Record<string, unknown>) =>
-    'cookie' in as
-      ? api(server, 'POST', '/v1/credentials', { session: as as Session, body })
-      : api(server, 'POST', '/v1/credentials', { headers: as as Record<string, string>, body });
-
-  /** Makes a token and returns it with its listing fields; fails the test on anything but 201. */
-  const made = async (as: Session | Record<string, string>, body: Record<string, unknown>) => {
-    const response = await create(as, body);
-    const text = await response.text();
-    expect(response.status, text).toBe(201);
-    return JSON.parse(text) as Credential & { token: string };
-  };
-
-  /** `GET /v1/me` with these headers, expecting a 200. */
-  const meOf = async (headers: Record<string, string>) => {
-    const response = await fetch(`${server.url}/v1/me`, { headers });
-    const text = await response.text();
-    expect(response.status, text).toBe(200);
-    return JSON.parse(text) as Me;
-  };
-
-  const meStatus = async (headers: Record<string, string>) => {
-    const response = await fetch(`${server.url}/v1/me`, { headers });
-    await response.arrayBuffer();
-    return response.status;
-  };
-
-  const personalRows = (userId: number) =>
-    server.tessera.database.db
-      .selectFrom('credentials')
-      .selectAll()
-      .where('user_id', '=', userId)
-      .where('kind', '=', 'personal')
-      .execute();
+  const { create, made, meOf, meStatus, personalRows } = nativeCalls(() => server);
 
   /** A DRF token through `POST /api-token-auth/`. */
   const drfToken = async (username: string) => {

@@ -12,6 +12,7 @@ import {
   type TestServer,
 } from '../helpers/harness.js';
 import { b64url, decodeParts, ed25519, forgeFrom, hs256, type JwsChanges, type Signer } from '../helpers/jwt.js';
+import { bearerCalls, threeUsers } from '../helpers/native-api.js';
 import { api } from '../helpers/requests.js';
 
 /** SECURITY F (JWT / JWKS): each test is named by the requirement it proves. */
@@ -19,12 +20,6 @@ import { api } from '../helpers/requests.js';
 const TTL_SECONDS = 300;
 const SKEW_MS = 30_000;
 const INVALID_TOKEN = /^Bearer realm="tessera", error="invalid_token"$/;
-
-interface Me {
-  user: { id: number; username: string };
-  credential: { kind: string; id: number };
-  scopes: string[] | null;
-}
 
 interface Jwk {
   kty: string;
@@ -42,41 +37,11 @@ describeEachDatabase('SECURITY F: JWT and JWKS', (kind) => {
   const ALICE_ID = 2;
 
   beforeEach(async () => {
-    server = await startServer(kind);
-    await server.createUser('admin', PASSWORD, { admin: true });
-    await server.createUser('alice', PASSWORD);
-    await server.createUser('bob', PASSWORD);
-    admin = await login(server, 'admin', PASSWORD);
-    alice = await login(server, 'alice', PASSWORD);
+    ({ server, admin, alice } = await threeUsers(kind));
   });
   afterEach(() => server.close());
 
-  /** A JWT bought with a session through `POST /v1/token`; fails the test on anything but 200. */
-  const jwtFor = async (session: Session): Promise<string> => {
-    const response = await api(server, 'POST', '/v1/token', { session });
-    const text = await response.text();
-    expect(response.status, text).toBe(200);
-    return (JSON.parse(text) as { access_token: string }).access_token;
-  };
-
-  /** `GET /v1/me` with `Authorization: Bearer <token>`. */
-  const me = async (token: string) => {
-    const response = await fetch(`${server.url}/v1/me`, { headers: { authorization: `Bearer ${token}` } });
-    const text = await response.text();
-    return {
-      status: response.status,
-      challenge: response.headers.get('www-authenticate'),
-      body: JSON.parse(text) as Me & { detail?: string },
-    };
-  };
-
-  /** Asserts the token is refused with a 401 that names the Bearer scheme; returns its detail. */
-  const expectRefused = async (token: string, label: string): Promise<string | undefined> => {
-    const response = await me(token);
-    expect(response.status, label).toBe(401);
-    expect(response.challenge, label).toMatch(/(^|, )Bearer realm="tessera"/);
-    return response.body.detail;
-  };
+  const { jwtFor, me, expectRefused } = bearerCalls(() => server);
 
   const keyring = () => server.tessera.keyring;
   const jwks = async () => {
@@ -349,6 +314,67 @@ describeEachDatabase('SECURITY F: JWT and JWKS', (kind) => {
       { b64: false },
     ];
     for (const header of headers) await expectRefused(await forge({ header }), JSON.stringify(header));
+  });
+
+  it('F7 keeps a revoked JWT refused until it expires, then drops its deny-list row on a later revocation', async () => {
+    const deniedJtis = async () =>
+      (await server.tessera.database.db.selectFrom('revoked_jtis').select('jti').orderBy('jti').execute()).map(
+        (row) => row.jti,
+      );
+    const revoke = async (token: string) => {
+      const session = await login(server, 'alice', PASSWORD);
+      const response = await api(server, 'POST', '/v1/token/revoke', { session, body: { token } });
+      expect(response.status, await response.text()).toBe(204);
+      return String(decodeParts(token).payload.jti);
+    };
+    const first = await jwtFor(alice);
+    const firstJti = await revoke(first);
+    const expiresAt = Number(decodeParts(first).payload.exp) * 1000;
+
+    // A second before exp + skew the signature check would still pass: only the row refuses
+    // the token, so a revocation made now (which expires old rows) must leave it in place.
+    server.clock.now = expiresAt + SKEW_MS - 1_000;
+    expect((await me(first)).body.detail).toBe('The token has been revoked.');
+    const second = await jwtFor(await login(server, 'alice', PASSWORD));
+    const secondJti = await revoke(second);
+    expect(await deniedJtis()).toEqual([firstJti, secondJti].sort());
+    expect((await me(first)).body.detail).toBe('The token has been revoked.');
+
+    // Past exp + skew the token is refused as expired without the row, and the next
+    // revocation deletes the row; the unexpired one stays.
+    server.clock.now = expiresAt + SKEW_MS + 1;
+    const expired = await me(first);
+    expect(expired.status).toBe(401);
+    expect(expired.body.detail).toBe('The token has expired.');
+    const third = await jwtFor(await login(server, 'alice', PASSWORD));
+    const thirdJti = await revoke(third);
+    expect(await deniedJtis()).toEqual([secondJti, thirdJti].sort());
+    expect((await me(second)).body.detail).toBe('The token has been revoked.');
+    expect((await me(third)).body.detail).toBe('The token has been revoked.');
+  });
+
+  it('F7 drains a backlog of expired deny-list rows a bounded batch per revocation, never a live one', async () => {
+    const { db } = server.tessera.database;
+    const past = server.clock.now - SKEW_MS - 1;
+    // As an earlier release left the table: rows never deleted, long past their token's expiry.
+    const backlog = Array.from({ length: 250 }, (_, i) => ({ jti: `old-${i}`, expires_at: past - i }));
+    await db.insertInto('revoked_jtis').values(backlog).execute();
+    const count = async () =>
+      Number((await db.selectFrom('revoked_jtis').select(db.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+
+    const revoke = async () => {
+      const token = await jwtFor(alice);
+      const response = await api(server, 'POST', '/v1/token/revoke', { session: alice, body: { token } });
+      expect(response.status).toBe(204);
+      return token;
+    };
+    const live = await revoke();
+    expect(await count()).toBe(151);
+    await revoke();
+    expect(await count()).toBe(52);
+    await revoke();
+    expect(await count()).toBe(3);
+    expect((await me(live)).body.detail).toBe('The token has been revoked.');
   });
 
   it('F7 puts a JWT on the jti deny-list at its owner’s or an admin’s request, and tells anyone else 404', async () => {

@@ -5,15 +5,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { cliEnv, runCli, startServe } from '../helpers/cli.js';
 import { basicHeader } from '../helpers/credentials.js';
-import {
-  describeEachDatabase,
-  login,
-  PASSWORD,
-  type Session,
-  startServer,
-  TEST_MASTER_KEY,
-  type TestServer,
-} from '../helpers/harness.js';
+import { describeEachDatabase, PASSWORD, type Session, TEST_MASTER_KEY, type TestServer } from '../helpers/harness.js';
+import { threeUsers } from '../helpers/native-api.js';
 import { api, whoamiStatus } from '../helpers/requests.js';
 
 /** SECURITY G (admin API and errors): each test is named by the requirement it proves; G3 has its own file (g3-recent-login). */
@@ -28,12 +21,7 @@ describeEachDatabase('SECURITY G: admin API and errors', (kind) => {
   const BOB_ID = 3;
 
   beforeEach(async () => {
-    server = await startServer(kind);
-    await server.createUser('admin', PASSWORD, { admin: true });
-    await server.createUser('alice', PASSWORD);
-    await server.createUser('bob', PASSWORD);
-    admin = await login(server, 'admin', PASSWORD);
-    alice = await login(server, 'alice', PASSWORD);
+    ({ server, admin, alice } = await threeUsers(kind));
   });
   afterEach(() => server.close());
 

@@ -3,7 +3,7 @@ import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { apiKeyOf, tokenFor, tokenHeader } from '../helpers/conjur.js';
-import { basicHeader, credentialRows } from '../helpers/credentials.js';
+import { base64 as b64, basicHeader, credentialRows } from '../helpers/credentials.js';
 import {
   describeEachDatabase,
   login,
@@ -26,8 +26,6 @@ import { api, rawRequest, whoamiStatus } from '../helpers/requests.js';
 const LIMIT = 64 * 1024;
 const TOO_LARGE = { detail: `Request body is larger than ${LIMIT} bytes.` };
 const BOUND_MS = 5_000;
-const b64 = (text: string | Buffer) => Buffer.from(text).toString('base64');
-
 describeEachDatabase('SECURITY H: bad inputs', (kind) => {
   let server: TestServer;
   let session: Session;
