@@ -153,7 +153,8 @@ export function createHttpServer(tessera: Tessera, options: HttpServerOptions = 
         });
         if (crossSite) throw detail(403, crossSite.reason);
         // Who may call at all, after who is calling is known (issue 13 item 4).
-        await enforceRoutePolicy(ctx, route.policy);
+        const stricter = enforceRoutePolicy(ctx, route.policy);
+        if (stricter) await stricter;
       }
       // `draining` is read when the answer goes out, not when the request came.
       send(res, await route.handler(ctx), draining);

@@ -2,12 +2,11 @@ import { type AuthResult, authFailure, type Principal } from '../auth/principal.
 import type { Clock } from '../clock.js';
 import type { JtiDenyList } from '../credentials/jti-deny-list.js';
 import type { RevocationEvents } from '../credentials/revocation-events.js';
-import { type JwtSettings, keyringKeys, looksLikeJwt, verifyJwt } from '../signing/jwt.js';
+import { type JwtSettings, type KeyResolver, keyringKeys, looksLikeJwt, verifyJwt } from '../signing/jwt.js';
 import type { Keyring } from '../signing/keyring.js';
 import { VerifiedCache } from '../signing/verified-cache.js';
 import type { Database } from '../store/database.js';
-import { issuedInTime } from '../users/credentials-valid-after.js';
-import { userFromRow } from '../users/user.js';
+import { findWithValidAfter, issuedInTime } from '../users/credentials-valid-after.js';
 import type { HeaderScheme } from './scheme.js';
 
 const CHALLENGE = 'Bearer realm="tessera"';
@@ -40,16 +39,18 @@ export class BearerJwtScheme implements HeaderScheme {
   readonly challenge = CHALLENGE;
   readonly form = 'Bearer <JWT>';
   readonly #cache: VerifiedCache<{ token: Verified; principal: Principal }>;
+  readonly #keys: KeyResolver;
 
   constructor(
     private readonly database: Database,
-    private readonly keyring: Keyring,
+    keyring: Keyring,
     private readonly clock: Clock,
     private readonly settings: JwtSettings & { cacheEntries: number },
     events: RevocationEvents,
     private readonly denyList: JtiDenyList,
   ) {
     this.#cache = new VerifiedCache(settings.cacheEntries);
+    this.#keys = keyringKeys(keyring);
     events.onCredentialRevoked((id) => this.#cache.forget((v) => v.token.sourceId === id));
     events.onUserChanged((id) => this.#cache.forget((v) => v.token.userId === id));
     events.onChange((notice) => notice.type === 'jti' && this.#cache.forget((v) => v.token.jti === notice.jti));
@@ -70,12 +71,12 @@ export class BearerJwtScheme implements HeaderScheme {
     if (cached) {
       token = cached.value.token;
     } else {
-      const verdict = await verifyJwt(credentials, keyringKeys(this.keyring), this.settings, now);
+      const verdict = await verifyJwt(credentials, this.#keys, this.settings, now);
       if (!verdict.ok) return authFailure('INVALID_CREDENTIALS', INVALID, verdict.reason);
       const { claims } = verdict;
-      const userId = /^\d{1,15}$/.test(claims.sub) ? Number(claims.sub) : 0;
       token = {
-        userId,
+        // verifyJwt accepts only a numeric `sub` (the user's id).
+        userId: Number(claims.sub),
         sourceId: claims.cid,
         scopes: claims.scope === undefined ? null : claims.scope.split(' ').filter(Boolean),
         jti: claims.jti,
@@ -107,11 +108,10 @@ export class BearerJwtScheme implements HeaderScheme {
    * under the same name never inherits a token — Basic-bought ones (`cid` 0) included.
    */
   async #stillValid({ userId, sourceId, jti, iat, iatMs }: Verified): Promise<Principal['user'] | undefined> {
-    const { db } = this.database;
-    const row = await db.selectFrom('users').selectAll().where('id', '=', userId).executeTakeFirst();
-    if (row?.is_active !== 1 || !issuedInTime(iatMs, row.credentials_valid_after)) return undefined;
+    const found = await findWithValidAfter(this.database, userId);
+    if (!found?.user.isActive || !issuedInTime(iatMs, found.validAfter)) return undefined;
     if (sourceId > 0) {
-      const source = await db
+      const source = await this.database.db
         .selectFrom('credentials')
         .select(['created_at', 'expires_at'])
         .where('id', '=', sourceId)
@@ -122,6 +122,6 @@ export class BearerJwtScheme implements HeaderScheme {
       if (!source || (source.expires_at !== null && source.expires_at <= now)) return undefined;
       if (Math.floor(source.created_at / 1000) > iat) return undefined;
     }
-    return (await this.denyList.isDenied(jti)) ? undefined : userFromRow(row);
+    return (await this.denyList.isDenied(jti)) ? undefined : found.user;
   }
 }
